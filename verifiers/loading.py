@@ -1,0 +1,70 @@
+"""Loading verifier weights from local files: safetensors first, pickles only weights-only.
+
+Nothing here downloads. A missing file raises `MissingWeightsError` that says where the
+file was expected, which public model id to download and into which ComfyUI folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+log = logging.getLogger("flowsearch.verifiers")
+
+#: ComfyUI models sub-folder the nodes search for verifier weights (``models/verifiers/<name>/``).
+COMFY_FOLDER = "models/verifiers"
+
+
+class MissingWeightsError(FileNotFoundError):
+    """Raised when a verifier's weights are not where they were looked for."""
+
+
+class MissingDependencyError(ImportError):
+    """Raised when an optional dependency a verifier family needs is not installed."""
+
+
+def require_path(path: str | Path, *, family: str, model_id: str, subfolder: str) -> Path:
+    """Return ``path`` as a Path if it exists, else raise a `MissingWeightsError` with the fix.
+
+    ``subfolder`` is the folder name under ComfyUI's ``models/verifiers/`` the user should use.
+    """
+    p = Path(path).expanduser()
+    if p.exists():
+        return p
+    raise MissingWeightsError(
+        f"{family} weights not found at '{p}'. Download the public model '{model_id}' yourself "
+        f"(FlowSearch never downloads) and place it at ComfyUI/{COMFY_FOLDER}/{subfolder}/ "
+        f"or pass the path of the downloaded folder/file."
+    )
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a state dict from ``.safetensors`` or, failing that, a pickle with ``weights_only=True``."""
+    p = Path(path)
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(p))
+    obj = torch.load(str(p), map_location="cpu", weights_only=True)
+    # Some public checkpoints wrap the weights: {"state_dict": ...} or {"model": ...}.
+    for key in ("state_dict", "model", "module"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise ValueError(f"'{p}' does not hold a state dict (got {type(obj).__name__})")
+    return obj
+
+
+def optional_import(module: str, *, family: str, extra: str) -> ModuleType:
+    """Import an optional dependency or raise `MissingDependencyError` naming the install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{family} needs the optional package '{module}' ({exc}); install it with "
+            f"`pip install flowsearch[{extra}]`."
+        ) from exc
