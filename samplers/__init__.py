@@ -24,11 +24,15 @@ from .interpolants import (
     VPInterpolant,
     get_interpolant,
 )
+from .particle_search import METHODS, SearchResult, search
 from .sampling import integrate, randn_like, sample, sample_flow
 from .steps import euler_step, forward_kernel
 
 __all__ = [
     "DIFFUSIONS",
+    "METHODS",
+    "SearchResult",
+    "search",
     "GRIDS",
     "INTERPOLANTS",
     "Denoiser",
