@@ -15,6 +15,9 @@ def test_host_runs_on_cpu(comfy_host):
     assert mm.get_torch_device().type == "cpu"
     assert comfy_host.version.count(".") == 2
     assert "SamplerCustomAdvanced" in comfy_host.nodes.NODE_CLASS_MAPPINGS
+    # Only the audio nodes may fail (torchaudio is left out on purpose); anything else
+    # failing means the boot order is wrong (e.g. `utils` shadowed by comfy/utils.py).
+    assert all("audio" in name for name in comfy_host.extras_failed), comfy_host.extras_failed
 
 
 def test_tiny_flux_is_a_flow_model_with_defined_weights(tiny_flux):
