@@ -22,15 +22,15 @@ from comfy_api.latest import io
 
 from ..samplers import (
     DIFFUSIONS,
-    GRIDS,
     INTERPOLANTS,
+    SAMPLE_FLOW_GRIDS,
     Interpolant,
     VPInterpolant,
     get_diffusion,
     sample_flow,
 )
 
-GRID_CHOICES = ("sigmas", *GRIDS)
+GRID_CHOICES = SAMPLE_FLOW_GRIDS
 SDE_SEED_SALT = 0x9E37_79B9_7F4A_7C15  # XOR-ed into the seed: SDE stream != initial noise
 _UINT64 = (1 << 64) - 1
 

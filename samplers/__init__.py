@@ -25,12 +25,13 @@ from .interpolants import (
     get_interpolant,
 )
 from .particle_search import METHODS, SearchResult, search
-from .sampling import integrate, randn_like, sample, sample_flow
+from .sampling import SAMPLE_FLOW_GRIDS, integrate, randn_like, sample, sample_flow
 from .steps import euler_step, forward_kernel
 
 __all__ = [
     "DIFFUSIONS",
     "METHODS",
+    "SAMPLE_FLOW_GRIDS",
     "SearchResult",
     "search",
     "GRIDS",
