@@ -179,6 +179,8 @@ def load_clip_score(
     ``tokenizer_path`` points at another folder when the model folder has no tokenizer files.
     """
     family, model_id, sub = "CLIPScore", "openai/clip-vit-large-patch14", "clip_score"
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     folder = require_files(
         path, ["config.json", WEIGHT_FILES], family=family, model_id=model_id, subfolder=sub
     )

@@ -49,7 +49,7 @@ def standardize(scores: torch.Tensor, stats: tuple[float, float] | None = None) 
         return (scores - stats[0]) / stats[1]
     mean = scores.mean()
     std = scores.std(unbiased=False) if scores.numel() > 1 else scores.new_zeros(())
-    if float(std) <= 1e-12 * max(1.0, float(mean.abs())):
+    if float(std.detach()) <= 1e-12 * max(1.0, float(mean.detach().abs())):
         return scores - scores.detach()  # zeros, still attached to the graph
     return (scores - mean) / std
 
