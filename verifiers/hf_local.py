@@ -82,7 +82,8 @@ class EmbeddingCache:
     """A small LRU cache ``prompt -> Tensor`` for text embeddings (they never depend on pixels).
 
     ``get(prompts, encode)`` returns ``[len(prompts), D]``; only prompts missing from the
-    cache go to ``encode(list[str]) -> [n, D]``, in one call. Cached tensors are detached.
+    cache go to ``encode(list[str]) -> [n, D]``, in one call. Cached tensors are detached;
+    entries made under ``torch.inference_mode`` (ComfyUI) still serve later autograd calls.
     """
 
     def __init__(self, capacity: int = 64) -> None:
@@ -105,6 +106,7 @@ class EmbeddingCache:
         for p in prompts:
             if p in self._store:
                 self._store.move_to_end(p)
+        # a fresh tensor: usable in autograd even if the rows were made under inference_mode
         return torch.stack(rows)
 
     def _put(self, prompt: str, emb: torch.Tensor) -> None:

@@ -137,6 +137,14 @@ def test_text_cache_is_used_and_bounded(clip_dir):
     assert len(fresh._text_cache) == 0
 
 
+def test_cache_filled_under_inference_mode_serves_gradient_calls(clip_dir):
+    v = load_clip_score(clip_dir, mode="logit")
+    images = random_images(2)
+    with torch.inference_mode():  # how ComfyUI runs nodes
+        v(images, ["a cat", "a dog"])
+    check_gradient(v, images, ["a cat", "a dog"])
+
+
 def test_bfloat16_close_to_float32(clip_dir):
     images = random_images(2)
     f32 = load_clip_score(clip_dir, mode="logit")(images, PROMPTS[:2])

@@ -44,6 +44,15 @@ def test_contract(hps):
     check_bad_inputs(hps, images, PROMPTS)
 
 
+def test_bfloat16_close_to_float32(hps_dir):
+    folder, cfg = hps_dir
+    images = random_images(2)
+    a = load_hps(folder, config=cfg)(images, PROMPTS[:2])
+    b = load_hps(folder, config=cfg, dtype=torch.bfloat16)(images, PROMPTS[:2])
+    assert b.dtype == torch.float32
+    assert float((a - b).abs().max()) < 0.05
+
+
 def test_real_key_names():
     """The ViT-H-14 model has exactly open_clip's keys and shapes (spot checks + count)."""
     with torch.device("meta"):
