@@ -156,8 +156,8 @@ def load_aesthetic(
         model_id=CLIP_ID,
         subfolder=f"aesthetic/{CLIP_SUBFOLDER}",
     )
-    head = build_mlp_head(load_state_dict(head_file))
     clip = load_clip_vision(clip_dir, device=device, dtype=dtype)
+    head = build_mlp_head(load_state_dict(head_file))
     if head[0].in_features != clip.config.projection_dim:
         raise ValueError(
             f"aesthetic head expects {head[0].in_features}-d embeddings but the CLIP model in "

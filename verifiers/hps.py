@@ -159,8 +159,8 @@ def load_hps(
         model_id=TOKENIZER_ID,
         subfolder="hpsv2/tokenizer",
     )
+    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="CLIPTokenizer")  # before 2 GB
     model = load_openclip(checkpoint, config, device=device, dtype=dtype)
-    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="CLIPTokenizer")
     return HPSv2(
         model, tokenizer, cache_size=cache_size, device=device, dtype=dtype, batch_size=batch_size
     )

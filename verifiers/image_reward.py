@@ -155,11 +155,11 @@ def load_image_reward(
         model_id=TOKENIZER_ID,
         subfolder="image_reward/tokenizer",
     )
+    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="BertTokenizer")  # before 1.8 GB
     if config is None:
         med = base / "med_config.json"
         config = BlipRewardConfig.from_med_config(med) if med.is_file() else BlipRewardConfig()
     model = build_model(load_state_dict(checkpoint), config, str(checkpoint))
     model = model.to(device=torch.device(device), dtype=dtype)
     model.mlp.layers.float()  # the head runs in float32 on the CLS feature, as upstream
-    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="BertTokenizer")
     return ImageReward(model, tokenizer, device=device, dtype=dtype, batch_size=batch_size)

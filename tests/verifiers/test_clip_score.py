@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -178,6 +179,15 @@ def test_missing_weights_errors(tmp_path, clip_dir):
     # ... and the tokenizer can come from another folder
     v = load_clip_score(notok, tokenizer_path=clip_dir)
     assert v(random_images(1), "a cat").shape == (1,)
+
+
+@pytest.mark.parametrize("module", ["transformers"])
+def test_missing_dependency_names_the_extra(clip_dir, monkeypatch, module):
+    from flowsearch.verifiers.loading import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import transformers` fail
+    with pytest.raises(MissingDependencyError, match=r"flowsearch\[verifiers\]"):
+        load_clip_score(clip_dir)
 
 
 def test_wrong_model_type_is_rejected(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -196,6 +198,15 @@ def test_pickle_with_code_is_refused(hps_dir, tmp_path):
     torch.save({"state_dict": {}, "bad": nn.Linear(2, 2)}, tmp_path / "HPS_v2.1_compressed.pt")
     with pytest.raises(Exception, match="(?i)weights.only|unsupported|global"):
         load_hps(tmp_path, config=cfg, tokenizer_path=folder / "tokenizer")
+
+
+def test_missing_transformers_fails_before_reading_weights(hps_dir, monkeypatch):
+    from flowsearch.verifiers.loading import MissingDependencyError
+
+    folder, cfg = hps_dir
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(MissingDependencyError, match=r"flowsearch\[verifiers\]"):
+        load_hps(folder, config=cfg)
 
 
 def test_missing_files(tmp_path, hps_dir):
