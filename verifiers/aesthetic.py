@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Verifier
+from .clip_score import WEIGHT_FILES
 from .hf_local import from_pretrained_local, import_transformers, require_files
 from .image_ops import ImagePreprocess, preprocess_from_hf_folder
 from .loading import MissingWeightsError, load_state_dict, require_path
@@ -148,10 +149,9 @@ def load_aesthetic(
     head_file = find_head(root)
     base = root if root.is_dir() else root.parent
     clip_dir = Path(clip_path).expanduser() if clip_path else base / CLIP_SUBFOLDER
-    weights = "model.safetensors|model.safetensors.index.json|pytorch_model.bin|pytorch_model.bin.index.json"
     require_files(
         clip_dir,
-        ["config.json", weights],
+        ["config.json", WEIGHT_FILES],
         family=family,
         model_id=CLIP_ID,
         subfolder=f"aesthetic/{CLIP_SUBFOLDER}",

@@ -146,10 +146,10 @@ def build_dual_encoder(
     transformers = import_transformers(family)
     tok_dir = folder if tokenizer_path is None else Path(tokenizer_path).expanduser()
     require_files(tok_dir, [TOKENIZER_FILES], family=family, model_id=model_id, subfolder=subfolder)
+    tokenizer = load_tokenizer(tok_dir, family=family)
     model = from_pretrained_local(
         getattr(transformers, _CLASSES[kind]), folder, device=device, dtype=dtype
     )
-    tokenizer = load_tokenizer(tok_dir, family=family)
     vcfg, tcfg = model.config.vision_config, model.config.text_config
     if kind == "clip":
         default = ImagePreprocess(size=int(vcfg.image_size))
@@ -184,6 +184,10 @@ def load_clip_score(
     folder = require_files(
         path, ["config.json", WEIGHT_FILES], family=family, model_id=model_id, subfolder=sub
     )
+    if mode == "probability" and read_model_type(folder) != "siglip":
+        raise ValueError(
+            "mode='probability' needs a SigLIP model folder; use 'clipscore' or 'logit'"
+        )
     model, tok, kind, pre, max_len = build_dual_encoder(
         folder,
         family=family,
