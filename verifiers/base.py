@@ -34,7 +34,9 @@ def validate_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
     if images.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {tuple(images.shape)})")
     if not images.is_floating_point():
-        raise ValueError(f"{name} must be float in [0, 1]; got dtype {images.dtype} (divide uint8 by 255)")
+        raise ValueError(
+            f"{name} must be float in [0, 1]; got dtype {images.dtype} (divide uint8 by 255)"
+        )
     with torch.no_grad():
         if not bool(torch.isfinite(images).all()):
             raise ValueError(f"{name} contains NaN or inf pixels")
@@ -97,7 +99,9 @@ class Verifier(ABC):
         ]
         out = torch.cat(scores).to(images.device)
         if out.shape[0] != images.shape[0]:
-            raise RuntimeError(f"{self.name} returned {out.shape[0]} scores for {images.shape[0]} images")
+            raise RuntimeError(
+                f"{self.name} returned {out.shape[0]} scores for {images.shape[0]} images"
+            )
         return out
 
     def __repr__(self) -> str:
@@ -129,12 +133,19 @@ def score_clip(
     every: int = 1,
     aggregate: str = "mean",
 ) -> torch.Tensor:
-    """Score a video clip ``[F, H, W, 3]`` by sampling frames and aggregating (mean or min)."""
+    """Score a video clip ``[F, H, W, 3]`` by sampling frames and aggregating.
+
+    ``score = agg_{f in S} verifier(frames[f], prompt)`` with ``S = frame_indices(F, mode,
+    every)`` and ``agg`` the mean or the min (the min asks every sampled frame to be good).
+    Returns a 0-dim tensor; arguments are checked before the verifier runs.
+    """
+    if aggregate not in ("mean", "min"):
+        raise ValueError(f"aggregate must be 'mean' or 'min', got {aggregate!r}")
+    if not isinstance(prompt, str):
+        raise ValueError(
+            f"prompt must be one string for the whole clip, got {type(prompt).__name__}"
+        )
     validate_images(frames, "frames")
     idx = frame_indices(frames.shape[0], mode, every)
     scores = verifier(frames[idx], prompt)
-    if aggregate == "mean":
-        return scores.mean()
-    if aggregate == "min":
-        return scores.min()
-    raise ValueError(f"aggregate must be 'mean' or 'min', got {aggregate!r}")
+    return scores.mean() if aggregate == "mean" else scores.min()
