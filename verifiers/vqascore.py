@@ -11,6 +11,9 @@ reference implementation, ``t2v_metrics``, does). ``yes_ids`` are the distinct f
 ``"Yes"`` and ``" Yes"``: byte-level BPE tokenizers (Qwen2) spell the answer ``Yes`` after a
 newline, SentencePiece tokenizers (Llama) spell it ``▁Yes``; summing both gives the
 probability of the answer string whatever the tokenizer's space convention.
+Encoder-decoder VLMs (InstructBLIP / BLIP-2 with Flan-T5) follow t2v_metrics's formula for
+its T5 models instead: the geometric mean of the teacher-forced answer tokens, ``</s>``
+included (`answer_sequence_probability`).
 
 Scores lie in [0, 1], are not differentiable (the image goes through the model's own PIL
 processor) and are deterministic. Works with any transformers image-text-to-text model whose
@@ -82,25 +85,29 @@ def answer_token_ids(tokenizer: Any, answer: str = DEFAULT_ANSWER) -> list[int]:
 
 
 def next_token_logits(model: Any, inputs: dict[str, Any]) -> torch.Tensor:
-    """Logits ``[B, V]`` of the first answer token.
-
-    Decoder-only models: the last position (prompts are left-padded). Encoder-decoder models
-    (Flan-T5 based): the decoder's first step, fed ``decoder_start_token_id``.
-    """
+    """Logits ``[B, V]`` at the last position of left-padded decoder-only inputs."""
     inputs = dict(inputs)
-    if is_encoder_decoder(model):
-        ids = inputs["input_ids"]
-        start = torch.full(
-            (ids.shape[0], 1), decoder_start_id(model), dtype=torch.long, device=ids.device
-        )
-        inputs["decoder_input_ids"] = start
-    else:
-        params = inspect.signature(model.forward).parameters
-        if "logits_to_keep" in params:
-            inputs["logits_to_keep"] = 1  # avoids a [B, L, V] float tensor (V ~ 150k)
-        if "use_cache" in params:
-            inputs["use_cache"] = False
+    params = inspect.signature(model.forward).parameters
+    if "logits_to_keep" in params:
+        inputs["logits_to_keep"] = 1  # avoids a [B, L, V] float tensor (V ~ 150k)
+    if "use_cache" in params:
+        inputs["use_cache"] = False
     return model(**inputs).logits[:, -1, :]
+
+
+def answer_sequence_probability(
+    model: Any, inputs: dict[str, Any], answer_ids: list[int]
+) -> torch.Tensor:
+    """Encoder-decoder VLMs (Flan-T5 based): ``exp(mean_k log p(a_k | a_<k))`` over the answer's
+    tokens ``a`` (incl. the tokenizer's ``</s>``), teacher-forced after ``decoder_start_token_id``
+    -- the formula t2v_metrics uses for CLIP-FlanT5 and InstructBLIP. ``Tensor[B]``."""
+    ids = inputs["input_ids"]
+    seq = torch.tensor([[decoder_start_id(model), *answer_ids]], device=ids.device).expand(
+        ids.shape[0], -1
+    )
+    logits = model(**inputs, decoder_input_ids=seq[:, :-1]).logits.float()  # [B, n, V]
+    logp = logits.log_softmax(-1).gather(-1, seq[:, 1:].unsqueeze(-1)).squeeze(-1)
+    return logp.mean(-1).exp()
 
 
 class VQAScore(Verifier):
@@ -127,8 +134,14 @@ class VQAScore(Verifier):
         self.question_template = question_template
         self.answer = answer
         tokenizer = processor.tokenizer
-        tokenizer.padding_side = "left"  # the answer position is then the last column
+        # decoder-only: left padding puts the answer position in the last column; encoder-
+        # decoder (T5, relative positions): right padding keeps image and text tokens adjacent
+        tokenizer.padding_side = "right" if is_encoder_decoder(model) else "left"
         self.answer_ids = answer_token_ids(tokenizer, answer)
+        # encoder-decoder models score the whole answer sequence (see answer_sequence_probability)
+        self.answer_sequence = (
+            list(tokenizer(answer).input_ids) if is_encoder_decoder(model) else None
+        )
 
     def texts(self, prompts: list[str]) -> list[str]:
         """The full model prompts (chat template applied) for ``prompts``."""
@@ -142,6 +155,8 @@ class VQAScore(Verifier):
             text=self.texts(prompts), images=to_pil(images), return_tensors="pt", padding=True
         )
         inputs = move_inputs(inputs, self.device, self.dtype)
+        if self.answer_sequence is not None:
+            return answer_sequence_probability(self.model, inputs, self.answer_sequence)
         logits = next_token_logits(self.model, inputs).float()
         probs = torch.softmax(logits, dim=-1)
         return probs[:, self.answer_ids].sum(dim=-1)
