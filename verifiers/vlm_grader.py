@@ -55,7 +55,8 @@ def _candidates(text: str, max_score: float):
         yield float(m.group(1)), m.group(2)
     for m in _PERCENT.finditer(text):
         yield float(m.group(1)) / 100.0 * max_score, None
-    for m in _BARE.finditer(text):
+    rest = _PERCENT.sub(" ", _FRACTION.sub(" ", text))  # a fraction's denominator is no grade
+    for m in _BARE.finditer(rest):
         yield float(m.group(0)), None
 
 
@@ -66,7 +67,7 @@ def parse_score(text: str, max_score: float = 10.0) -> float | None:
     1. a keyword: ``Score: 7``, ``rating of 7.5``, ``score = 8/10``, ``Grade - 3 out of 5``;
     2. a fraction anywhere: ``7/10``, ``4 out of 5`` (rescaled: ``4/5`` -> ``8`` of 10);
     3. a percentage: ``70%`` -> ``7`` of 10;
-    4. the first bare number: ``7``, ``I'd say 8.``;
+    4. the first bare number outside fractions and percentages: ``7``, ``I'd say 8.``;
     5. only when the reply has no digit at all, number words ``zero`` .. ``twenty`` are read
        as digits first (``seven out of ten`` -> 7).
     Candidates outside ``[0, max_score]`` (``11``, ``-2``, ``12/10``) are skipped, not clamped.
