@@ -128,6 +128,8 @@ def load_ocr(
 
     ``threads`` sets ONNX Runtime's intra-op threads (None = its default).
     """
+    if source not in ("quotes", "prompt"):
+        raise ValueError(f"source must be 'quotes' or 'prompt', got {source!r}")
     rapidocr = optional_import("rapidocr_onnxruntime", family="OCR text", extra="ocr")
     kwargs: dict[str, Any] = {"text_score": float(text_score)}
     if threads is not None:
