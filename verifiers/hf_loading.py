@@ -60,12 +60,37 @@ def read_chat_template(folder: Path, tokenizer: Any) -> str | None:
     return getattr(tokenizer, "chat_template", None)
 
 
-def _load_image_processor(transformers: Any, folder: Path) -> Any:
+def _pil_image_processor_class(transformers: Any, model_type: str) -> type | None:
+    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
+
+    names = IMAGE_PROCESSOR_MAPPING_NAMES.get(model_type)
+    if isinstance(names, dict):  # transformers 5: {"torchvision": ..., "pil": ...}
+        name = names.get("pil")
+    elif isinstance(names, (tuple, list)):  # transformers 4: (slow, fast)
+        name = names[0]
+    else:
+        name = names
+    return getattr(transformers, name, None) if name else None
+
+
+def _load_image_processor(transformers: Any, folder: Path, model_type: str, family: str) -> Any:
+    """PIL image processor of the folder. Some published folders name a class that newer
+    transformers dropped (e.g. ``Qwen2_5_VLImageProcessor``); then the model type's own PIL
+    processor reads the same ``preprocessor_config.json``."""
     major = int(transformers.__version__.split(".")[0])
     kw: dict[str, Any] = {"backend": "pil"} if major >= 5 else {"use_fast": False}
-    return transformers.AutoImageProcessor.from_pretrained(
-        str(folder), local_files_only=True, trust_remote_code=False, **kw
-    )
+    try:
+        return transformers.AutoImageProcessor.from_pretrained(
+            str(folder), local_files_only=True, trust_remote_code=False, **kw
+        )
+    except (ValueError, KeyError) as exc:
+        cls = _pil_image_processor_class(transformers, model_type)
+        if cls is None:
+            raise
+        log.info(
+            "%s: %s...; using %s for model_type %r", family, str(exc)[:80], cls.__name__, model_type
+        )
+        return cls.from_pretrained(str(folder), local_files_only=True)
 
 
 def _processor_class(transformers: Any, model_type: str, family: str) -> type:
@@ -105,7 +130,7 @@ def build_processor(folder: Path, model_type: str, *, family: str) -> Any:
     parts: dict[str, Any] = {}
     for attr in _attributes(cls):
         if attr == "image_processor":
-            parts[attr] = _load_image_processor(transformers, folder)
+            parts[attr] = _load_image_processor(transformers, folder, model_type, family)
         elif attr == "video_processor":
             parts[attr] = None
         elif attr == "tokenizer" or attr.endswith("_tokenizer"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -137,6 +138,25 @@ def test_bfloat16_runs_close_to_float32(vlm_dir, vqa):
 def test_bad_inputs(vqa, images, prompts, match):
     with pytest.raises(ValueError, match=match):
         vqa(images, prompts)
+
+
+def test_legacy_qwen_folder_layout(tmp_path):
+    """Published Qwen2.5-VL folders keep the chat template in chat_template.json and some name
+    a dropped image processor class; they must score exactly like the modern layout."""
+    modern = save_tiny_qwen25_vl(tmp_path / "modern")
+    legacy = save_tiny_qwen25_vl(tmp_path / "legacy")
+    template = (legacy / "chat_template.jinja").read_text(encoding="utf-8")
+    (legacy / "chat_template.jinja").unlink()
+    (legacy / "chat_template.json").write_text(
+        json.dumps({"chat_template": template}), encoding="utf-8"
+    )
+    pre = json.loads((legacy / "preprocessor_config.json").read_text(encoding="utf-8"))
+    pre.update(
+        image_processor_type="Qwen2_5_VLImageProcessor", processor_class="Qwen2_5_VLProcessor"
+    )
+    (legacy / "preprocessor_config.json").write_text(json.dumps(pre), encoding="utf-8")
+    x = random_images(2, seed=11)
+    assert torch.equal(load_vqascore(legacy)(x, "a cat"), load_vqascore(modern)(x, "a cat"))
 
 
 def test_missing_weights_and_bad_folder(tmp_path):
