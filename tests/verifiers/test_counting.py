@@ -10,12 +10,12 @@ import torch
 pytest.importorskip("transformers")
 
 from _fixtures_b import (  # noqa: E402
-    bert_like_tokenizer,
     random_images,
     save_tiny_grounding_dino,
     save_tiny_owlv2,
     save_tiny_qwen25_vl,
 )
+from _tokenizers_b import bert_like_tokenizer  # noqa: E402
 from flowsearch.verifiers.counting import (  # noqa: E402
     CountingVerifier,
     count_reward,
@@ -223,3 +223,10 @@ def test_loader_errors(tmp_path_factory, tmp_path):
     qwen = save_tiny_qwen25_vl(tmp_path_factory.mktemp("not_a_detector"))
     with pytest.raises(ValueError, match="qwen2_5_vl"):
         load_counting(qwen)
+
+
+def test_real_loader_bfloat16(detector_dir):
+    v = load_counting(detector_dir, dtype=torch.bfloat16, threshold=0.3)
+    assert next(v.model.parameters()).dtype == torch.bfloat16
+    s = v(random_images(2, seed=10), "cat: 1")
+    assert s.shape == (2,) and s.dtype == torch.float32 and bool((s <= 0).all())

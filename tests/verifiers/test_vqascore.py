@@ -11,13 +11,12 @@ import torch
 pytest.importorskip("transformers")
 
 from _fixtures_b import (  # noqa: E402
-    byte_bpe_tokenizer,
-    metaspace_tokenizer,
     random_images,
     save_tiny_instructblip_t5,
     save_tiny_llava_onevision,
     save_tiny_qwen25_vl,
 )
+from _tokenizers_b import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
 from flowsearch.verifiers.loading import MissingDependencyError, MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.vqascore import (  # noqa: E402
     DEFAULT_QUESTION,
