@@ -41,6 +41,12 @@ def _transformers(family: str):
     return optional_import("transformers", family=family, extra=HF_EXTRA)
 
 
+def _version(module: Any) -> tuple[int, int]:
+    """``(major, minor)`` of a module's ``__version__`` (``"5.23.0"`` -> ``(5, 23)``)."""
+    parts = [int(p) if p.isdigit() else 0 for p in module.__version__.split(".")[:2]]
+    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
@@ -77,8 +83,10 @@ def _load_image_processor(transformers: Any, folder: Path, model_type: str, fami
     """PIL image processor of the folder. Some published folders name a class that newer
     transformers dropped (e.g. ``Qwen2_5_VLImageProcessor``); then the model type's own PIL
     processor reads the same ``preprocessor_config.json``."""
-    major = int(transformers.__version__.split(".")[0])
-    kw: dict[str, Any] = {"backend": "pil"} if major >= 5 else {"use_fast": False}
+    # transformers >= 5.4 selects processors by backend; older ones by use_fast (slow = PIL)
+    kw: dict[str, Any] = (
+        {"backend": "pil"} if _version(transformers) >= (5, 4) else {"use_fast": False}
+    )
     try:
         return transformers.AutoImageProcessor.from_pretrained(
             str(folder), local_files_only=True, trust_remote_code=False, **kw
@@ -187,8 +195,7 @@ def load_hf_model(
             f"{sorted(model_types)}"
         )
     processor = build_processor(folder, config.model_type, family=family)
-    major = int(transformers.__version__.split(".")[0])
-    dtype_kw = "dtype" if major >= 5 else "torch_dtype"
+    dtype_kw = "dtype" if _version(transformers) >= (4, 56) else "torch_dtype"
     model = getattr(transformers, auto_class).from_pretrained(
         str(folder), local_files_only=True, trust_remote_code=False, **{dtype_kw: dtype}
     )
