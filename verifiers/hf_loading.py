@@ -23,10 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .loading import log, optional_import, require_path
-
-#: pip extra that provides transformers for the VLM / detector families.
-HF_EXTRA = "vlm"
+from .hf_local import import_transformers
+from .loading import log, require_path
 
 
 def to_pil(images: torch.Tensor) -> list[Any]:
@@ -35,10 +33,6 @@ def to_pil(images: torch.Tensor) -> list[Any]:
 
     arr = (images.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
     return [Image.fromarray(np.ascontiguousarray(a)) for a in arr]
-
-
-def _transformers(family: str):
-    return optional_import("transformers", family=family, extra=HF_EXTRA)
 
 
 def _version(module: Any) -> tuple[int, int]:
@@ -133,7 +127,7 @@ def _attributes(cls: type) -> list[str]:
 def build_processor(folder: Path, model_type: str, *, family: str) -> Any:
     """Assemble the model's processor from the folder's parts (tokenizer(s), PIL image
     processor, chat template, ``processor_config.json`` options); no video processor."""
-    transformers = _transformers(family)
+    transformers = import_transformers(family)
     cls = _processor_class(transformers, model_type, family)
     parts: dict[str, Any] = {}
     for attr in _attributes(cls):
@@ -179,7 +173,7 @@ def load_hf_model(
     ``config.model_type`` values (checked before any weight is read). The model is put in
     eval mode on ``device`` with ``dtype`` and its parameters frozen.
     """
-    transformers = _transformers(family)
+    transformers = import_transformers(family)
     folder = require_path(path, family=family, model_id=model_id, subfolder=subfolder)
     if not (folder / "config.json").is_file():
         raise ValueError(

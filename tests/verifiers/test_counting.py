@@ -16,6 +16,7 @@ from _fixtures_b import (  # noqa: E402
     save_tiny_qwen25_vl,
 )
 from _tokenizers_b import bert_like_tokenizer  # noqa: E402
+
 from flowsearch.verifiers.counting import (  # noqa: E402
     CountingVerifier,
     count_reward,

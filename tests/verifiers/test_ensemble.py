@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from flowsearch.testing.verifier_contract import (
     check_bad_inputs,
     check_gradient,

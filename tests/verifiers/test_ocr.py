@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+
 from flowsearch.verifiers.loading import MissingDependencyError
 from flowsearch.verifiers.ocr import (
     edit_similarity,

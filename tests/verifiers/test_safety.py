@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 from _fixtures_b import random_images
+
 from flowsearch.verifiers.hf_loading import to_pil
 from flowsearch.verifiers.loading import MissingDependencyError
 from flowsearch.verifiers.safety import SafetyPenalty, load_safety

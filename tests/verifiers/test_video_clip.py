@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from flowsearch.verifiers.base import Verifier, frame_indices, score_clip
 
 

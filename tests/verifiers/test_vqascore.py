@@ -17,6 +17,7 @@ from _fixtures_b import (  # noqa: E402
     save_tiny_qwen25_vl,
 )
 from _tokenizers_b import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
+
 from flowsearch.verifiers.loading import MissingDependencyError, MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.vqascore import (  # noqa: E402
     DEFAULT_QUESTION,
@@ -170,7 +171,7 @@ def test_missing_weights_and_bad_folder(tmp_path):
 
 def test_missing_transformers_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "transformers", None)
-    with pytest.raises(MissingDependencyError, match=r"flowsearch\[vlm\]"):
+    with pytest.raises(MissingDependencyError, match=r"flowsearch\[verifiers\]"):
         load_vqascore(tmp_path)
 
 
