@@ -11,7 +11,9 @@ SKIP = {"tests", "benchmarks", "docs", "web", "build", "example_workflows"}
 
 
 def test_every_subpackage_is_in_pyproject():
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     found = {"flowsearch"}
     for init in ROOT.rglob("__init__.py"):
         rel = init.parent.relative_to(ROOT)
