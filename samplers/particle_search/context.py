@@ -191,7 +191,10 @@ class SearchContext:
             outs.append(r.detach().to("cpu", torch.float64))
         r = torch.cat(outs)
         bad = ~torch.isfinite(r)
-        self.ledger.nonfinite += int(bad.sum())
+        n_bad = int(bad.sum())
+        if n_bad == 0:  # the common case: skip the masking ops
+            return r
+        self.ledger.nonfinite += n_bad
         return torch.where(bad, torch.full_like(r, -torch.inf), r)
 
     def evaluate(
@@ -250,8 +253,8 @@ class SearchContext:
     ) -> None:
         """Append a trace record (``s`` defaults to the grid time of ``step``) and call the
         user's callback."""
-        rewards_l = None if rewards is None else [float(v) for v in rewards]
-        parents_l = None if parents is None else [int(v) for v in parents]
+        rewards_l = _to_list(rewards, float)
+        parents_l = _to_list(parents, int)
         s = self.grid[min(step, self.steps)] if s is None else s
         rec = StepRecord(step, s, nfe, rewards_l, parents_l, dict(events))
         self.ledger.trace.append(rec)
@@ -269,3 +272,14 @@ class SearchContext:
                     "events": rec.events,
                 }
             )
+
+
+def _to_list(values, kind: type) -> list | None:
+    """Plain Python list of ``values`` (tensor, range or sequence). Tensors go through one
+    ``tolist()`` call: iterating a tensor element by element creates a 0-d tensor per item
+    and cost SMC/SVDD ~20% of their per-step overhead."""
+    if values is None:
+        return None
+    if isinstance(values, torch.Tensor):
+        values = values.tolist()
+    return [kind(v) for v in values]

@@ -12,7 +12,9 @@
    Tweedie estimate is the final sample (the step to ``s = 0`` is deterministic).
 
 ``proposal_batch = 1`` is the paper's sequential rule; larger batches keep the accounting
-exact (one NFE per proposal) and use the accelerator better.
+exact (one NFE per proposal) and use the accelerator better. The last proposal step has no
+acceptance test, so its proposals are evaluated together (in ``max_batch`` chunks) whatever
+``proposal_batch`` is: with early acceptances most of the budget rolls over to that step.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ def _propose_step(
     step_best: list[Evaluated | None] = [None] * c
     active = [j for j in range(c) if allow[j] > 0]
     while active:
-        sizes = [min(batch, allow[j] - used[j]) for j in active]
+        # the last step keeps its best child whatever the order: no need to go k at a time
+        sizes = [allow[j] - used[j] if exhaust else min(batch, allow[j] - used[j]) for j in active]
         parents = torch.tensor([j for j, k in zip(active, sizes) for _ in range(k)])
         kids = ctx.evaluate(ctx.step(chains.select(parents)), chains.i + 1, g)
         offset, still = 0, []

@@ -64,3 +64,15 @@ def test_batched_proposals_keep_exact_accounting(counting):
 def test_chains_return_one_candidate_each(mixture):
     res = _rbf(mixture.denoiser(), chains=3)
     assert res.candidates.shape == (3, 2)
+
+
+def test_last_step_proposals_are_evaluated_together(counting):
+    # No acceptance test at the last step, so its proposals need not go k at a time:
+    # one denoiser call per max_batch chunk, even for the sequential rule (k = 1).
+    for max_batch in (None, 7):
+        calls = []
+        res = _rbf(counting, proposal_batch=1, max_batch=max_batch,
+                   callback=lambda e, calls=calls: calls.append(counting.calls))  # fmt: skip
+        last = res.trace[-1].events["proposals"][0]
+        assert last > 1
+        assert calls[-1] - calls[-2] == (1 if max_batch is None else -(-last // max_batch))
