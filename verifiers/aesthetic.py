@@ -30,7 +30,7 @@ from .base import Verifier
 from .clip_score import WEIGHT_FILES
 from .hf_local import from_pretrained_local, import_transformers, require_files
 from .image_ops import ImagePreprocess, preprocess_from_hf_folder
-from .loading import MissingWeightsError, load_state_dict, require_path
+from .loading import find_weights_file, load_state_dict, require_path
 
 HEAD_ID = "christophschuhmann/improved-aesthetic-predictor (sac+logos+ava1-l14-linearMSE.pth)"
 CLIP_ID = "openai/clip-vit-large-patch14"
@@ -109,20 +109,6 @@ class AestheticScore(Verifier):
         return self.head(self.embed(images)).squeeze(-1)
 
 
-def find_head(path: Path) -> Path:
-    """The head file: ``path`` itself or a known head file name inside the folder."""
-    if path.is_file():
-        return path
-    for name in HEAD_FILES:
-        if (path / name).is_file():
-            return path / name
-    raise MissingWeightsError(
-        f"LAION aesthetic head not found in '{path}' (looked for {', '.join(HEAD_FILES)}). "
-        f"Download it from the public model '{HEAD_ID}' yourself and place it in "
-        f"ComfyUI/models/verifiers/aesthetic/, or pass the file path."
-    )
-
-
 def load_clip_vision(folder: Path, *, device: torch.device | str, dtype: torch.dtype) -> nn.Module:
     """A HF ``CLIPModel`` folder with the text tower dropped after loading (vision + projection)."""
     transformers = import_transformers("LAION aesthetic")
@@ -146,7 +132,9 @@ def load_aesthetic(
     """
     family = "LAION aesthetic"
     root = require_path(path, family=family, model_id=HEAD_ID, subfolder="aesthetic")
-    head_file = find_head(root)
+    head_file = find_weights_file(
+        root, HEAD_FILES, family="LAION aesthetic head", model_id=HEAD_ID, subfolder="aesthetic"
+    )
     base = root if root.is_dir() else root.parent
     clip_dir = Path(clip_path).expanduser() if clip_path else base / CLIP_SUBFOLDER
     require_files(

@@ -22,7 +22,7 @@ import torch
 from .base import Verifier
 from .hf_local import EmbeddingCache, load_tokenizer, require_files
 from .image_ops import ImagePreprocess
-from .loading import MissingWeightsError, load_state_dict, require_path
+from .loading import find_weights_file, load_state_dict, require_path
 from .openclip_model import VIT_H_14, OpenCLIP, OpenCLIPConfig, check_state_dict, strip_prefix
 
 log = logging.getLogger("flowsearch.verifiers")
@@ -95,24 +95,6 @@ class HPSv2(Verifier):
         return (self.encode_images(images) * self.encode_text(prompts)).sum(dim=-1)
 
 
-def find_checkpoint(path: Path) -> Path:
-    """The HPS checkpoint file: ``path`` itself, or the best known name inside the folder."""
-    if path.is_file():
-        return path
-    for name in CHECKPOINTS:
-        if (path / name).is_file():
-            return path / name
-    found = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".pt", ".pth"))
-    if len(found) == 1:
-        return found[0]
-    raise MissingWeightsError(
-        f"HPSv2: no checkpoint in '{path}' (looked for {', '.join(CHECKPOINTS)}"
-        f"{'; found several: ' + ', '.join(p.name for p in found) if found else ''}). "
-        f"Download HPS_v2.1_compressed.pt from the public model '{MODEL_ID}' yourself and place "
-        f"it in ComfyUI/models/verifiers/hpsv2/, or pass the file path."
-    )
-
-
 def load_openclip(
     checkpoint: Path, config: OpenCLIPConfig, *, device: torch.device | str, dtype: torch.dtype
 ) -> OpenCLIP:
@@ -149,7 +131,15 @@ def load_hps(
     """
     family = "HPSv2"
     root = require_path(path, family=family, model_id=MODEL_ID, subfolder="hpsv2")
-    checkpoint = find_checkpoint(root)
+    checkpoint = find_weights_file(
+        root,
+        CHECKPOINTS,
+        family="HPSv2",
+        model_id=MODEL_ID,
+        subfolder="hpsv2",
+        hint="HPS_v2.1_compressed.pt",
+        any_single=True,
+    )
     base = root if root.is_dir() else root.parent
     tok_dir = Path(tokenizer_path).expanduser() if tokenizer_path else base / "tokenizer"
     require_files(

@@ -30,7 +30,7 @@ from .base import Verifier
 from .blip_model import BlipCore, BlipRewardConfig
 from .hf_local import load_tokenizer, require_files
 from .image_ops import ImagePreprocess
-from .loading import MissingWeightsError, load_state_dict, require_path
+from .loading import find_weights_file, load_state_dict, require_path
 from .openclip_model import check_state_dict, strip_prefix
 
 log = logging.getLogger("flowsearch.verifiers")
@@ -97,20 +97,6 @@ class ImageReward(Verifier):
         return (self.model(pixels, ids, mask) - REWARD_MEAN) / REWARD_STD
 
 
-def find_checkpoint(path: Path) -> Path:
-    """``path`` itself, or ``ImageReward.safetensors`` / ``ImageReward.pt`` inside it."""
-    if path.is_file():
-        return path
-    for name in CHECKPOINTS:
-        if (path / name).is_file():
-            return path / name
-    raise MissingWeightsError(
-        f"ImageReward weights not found in '{path}' (looked for {', '.join(CHECKPOINTS)}). "
-        f"Download the public model '{MODEL_ID}' yourself and place it in "
-        f"ComfyUI/models/verifiers/image_reward/, or pass the file path."
-    )
-
-
 def build_model(
     state: dict[str, torch.Tensor], cfg: BlipRewardConfig, source: str
 ) -> ImageRewardModel:
@@ -145,7 +131,13 @@ def load_image_reward(
     """
     family = "ImageReward"
     root = require_path(path, family=family, model_id=MODEL_ID, subfolder="image_reward")
-    checkpoint = find_checkpoint(root)
+    checkpoint = find_weights_file(
+        root,
+        CHECKPOINTS,
+        family="ImageReward",
+        model_id=MODEL_ID,
+        subfolder="image_reward",
+    )
     base = root if root.is_dir() else root.parent
     tok_dir = Path(tokenizer_path).expanduser() if tokenizer_path else base / "tokenizer"
     require_files(
