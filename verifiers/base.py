@@ -34,7 +34,9 @@ def validate_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
     if images.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {tuple(images.shape)})")
     if not images.is_floating_point():
-        raise ValueError(f"{name} must be float in [0, 1]; got dtype {images.dtype} (divide uint8 by 255)")
+        raise ValueError(
+            f"{name} must be float in [0, 1]; got dtype {images.dtype} (divide uint8 by 255)"
+        )
     with torch.no_grad():
         if not bool(torch.isfinite(images).all()):
             raise ValueError(f"{name} contains NaN or inf pixels")
@@ -97,7 +99,9 @@ class Verifier(ABC):
         ]
         out = torch.cat(scores).to(images.device)
         if out.shape[0] != images.shape[0]:
-            raise RuntimeError(f"{self.name} returned {out.shape[0]} scores for {images.shape[0]} images")
+            raise RuntimeError(
+                f"{self.name} returned {out.shape[0]} scores for {images.shape[0]} images"
+            )
         return out
 
     def __repr__(self) -> str:
