@@ -7,7 +7,7 @@ and return logits ``[B, 10]``; ``features(x)`` returns the penultimate activatio
   BatchNorm + ReLU, max-pooling, global average pooling, dropout, linear head.
 * `JudgeResNet` (classifier **B**, the held-out judge and the feature space of the Fréchet
   distance): a residual network with GroupNorm + GELU, strided convolutions instead of
-  pooling and 256 features.
+  pooling and 192 features.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ NUM_CLASSES = 10
 class VerifierConfig:
     """Widths of the three stages of `VerifierCNN` and its dropout probability."""
 
-    widths: tuple[int, int, int] = (32, 64, 128)
+    widths: tuple[int, int, int] = (16, 64, 128)
     dropout: float = 0.3
 
     def to_dict(self) -> dict[str, object]:
@@ -36,7 +36,7 @@ class VerifierConfig:
 class JudgeConfig:
     """Widths of the four stages of `JudgeResNet` and its dropout probability."""
 
-    widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    widths: tuple[int, int, int, int] = (32, 64, 128, 192)
     dropout: float = 0.2
 
     def to_dict(self) -> dict[str, object]:
@@ -59,13 +59,12 @@ class VerifierCNN(nn.Module):
         w1, w2, w3 = cfg.widths
         self.body = nn.Sequential(
             _conv_bn_relu(1, w1),
-            _conv_bn_relu(w1, w1),
             nn.MaxPool2d(2),  # 16x16
             _conv_bn_relu(w1, w2),
-            _conv_bn_relu(w2, w2),
             nn.MaxPool2d(2),  # 8x8
             _conv_bn_relu(w2, w3),
             nn.MaxPool2d(2),  # 4x4
+            _conv_bn_relu(w3, w3),
         )
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(w3, NUM_CLASSES)
@@ -106,12 +105,12 @@ class JudgeResNet(nn.Module):
         cfg = config or JudgeConfig()
         self.config = cfg
         w = cfg.widths
-        self.stem = nn.Conv2d(1, w[0], 5, padding=2)
+        self.stem = nn.Conv2d(1, w[0], 4, stride=2, padding=1)  # 16x16
         self.blocks = nn.Sequential(
-            _GNBlock(w[0], w[0], 1),  # 32x32
-            _GNBlock(w[0], w[1], 2),  # 16x16
-            _GNBlock(w[1], w[2], 2),  # 8x8
-            _GNBlock(w[2], w[3], 2),  # 4x4
+            _GNBlock(w[0], w[0], 1),  # 16x16
+            _GNBlock(w[0], w[1], 2),  # 8x8
+            _GNBlock(w[1], w[2], 2),  # 4x4
+            _GNBlock(w[2], w[3], 1),  # 4x4
         )
         self.norm = nn.GroupNorm(8, w[3])
         self.dropout = nn.Dropout(cfg.dropout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -38,8 +38,8 @@ class ClassifierTrainConfig:
 
 #: The shipped runs: name -> (train config, weights file name).
 RUNS = {
-    "a": (ClassifierTrainConfig(epochs=8, seed=1, max_shift=0), "classifier_a.safetensors"),
-    "b": (ClassifierTrainConfig(epochs=8, seed=2, max_shift=2), "classifier_b.safetensors"),
+    "a": (ClassifierTrainConfig(epochs=6, seed=1, max_shift=0), "classifier_a.safetensors"),
+    "b": (ClassifierTrainConfig(epochs=10, seed=2, max_shift=2), "classifier_b.safetensors"),
 }
 
 
@@ -112,11 +112,12 @@ def train_classifier(model: nn.Module, cfg: ClassifierTrainConfig) -> dict[str, 
     }
 
 
-def train_run(name: str, out_dir: Path) -> dict[str, object]:
+def train_run(name: str, out_dir: Path, threads: int = 2) -> dict[str, object]:
     """Train the shipped run ``name`` ("a" or "b") and save it (fp16) under ``out_dir``."""
     if name not in RUNS:
         raise ValueError(f"name={name!r} is not one of {sorted(RUNS)}")
     cfg, filename = RUNS[name]
+    cfg = replace(cfg, threads=threads)
     torch.manual_seed(cfg.seed)  # the initial weights depend on the seed too
     if name == "a":
         arch, mcfg = "VerifierCNN", VerifierConfig()
@@ -139,13 +140,14 @@ def train_run(name: str, out_dir: Path) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``--which a b`` (default both), ``--out-dir``."""
+    """Command line: ``--which a b`` (default both), ``--out-dir``, ``--threads``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--which", nargs="+", default=["a", "b"], choices=sorted(RUNS))
     ap.add_argument("--out-dir", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     for name in args.which:
-        train_run(name, args.out_dir)
+        train_run(name, args.out_dir, args.threads)
 
 
 if __name__ == "__main__":

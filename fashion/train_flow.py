@@ -31,7 +31,7 @@ from .unet import FlowUNet, UNetConfig
 class FlowTrainConfig:
     """Hyper-parameters of one training run (defaults = the shipped model)."""
 
-    steps: int = 6000
+    steps: int = 3000
     batch: int = 128
     lr: float = 2e-3
     warmup: int = 200
