@@ -41,12 +41,16 @@ def run(steps: int, n: int, seed: int) -> dict[str, torch.Tensor]:
 
 
 def summary(mixture: GaussianMixture, samples: dict[str, torch.Tensor], seed: int) -> str:
-    ref = mixture.sample(next(iter(samples.values())).shape[0], torch.Generator().manual_seed(seed + 2))
+    ref = mixture.sample(
+        next(iter(samples.values())).shape[0], torch.Generator().manual_seed(seed + 2)
+    )
     rows = [("exact draws", ref)] + list(samples.items())
     lines = [f"{'sampler':<12} {'mode weights':<22} {'mean log p':>10}"]
     for name, x in rows:
         w = mixture.responsibilities(x).mean(0).tolist()
-        lines.append(f"{name:<12} {' '.join(f'{v:.3f}' for v in w):<22} {mixture.log_prob(x).mean():>10.3f}")
+        lines.append(
+            f"{name:<12} {' '.join(f'{v:.3f}' for v in w):<22} {mixture.log_prob(x).mean():>10.3f}"
+        )
     lines.append(f"{'true':<12} {' '.join(f'{v:.3f}' for v in mixture.weights.tolist()):<22}")
     return "\n".join(lines)
 

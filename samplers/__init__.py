@@ -24,11 +24,16 @@ from .interpolants import (
     VPInterpolant,
     get_interpolant,
 )
-from .sampling import integrate, randn_like, sample, sample_flow
+from .particle_search import METHODS, SearchResult, search
+from .sampling import SAMPLE_FLOW_GRIDS, integrate, randn_like, sample, sample_flow
 from .steps import euler_step, forward_kernel
 
 __all__ = [
     "DIFFUSIONS",
+    "METHODS",
+    "SAMPLE_FLOW_GRIDS",
+    "SearchResult",
+    "search",
     "GRIDS",
     "INTERPOLANTS",
     "Denoiser",

@@ -53,11 +53,12 @@ class Diffusion:
 def get_diffusion(
     diffusion: str | Diffusion, scale: float = 3.0, *, stochastic: bool = True
 ) -> Diffusion:
-    """Resolve a family name (or a `Diffusion`); ``stochastic=False`` gives the ODE."""
-    if not stochastic:
-        return Diffusion("zero", 0.0)
+    """Resolve a family name (or a `Diffusion`); ``stochastic=False`` gives the ODE (after
+    validating the name and scale, so a typo is reported either way)."""
     if isinstance(diffusion, Diffusion):
-        return diffusion
-    if not isinstance(diffusion, str):
+        resolved = diffusion
+    elif isinstance(diffusion, str):
+        resolved = Diffusion(diffusion, float(scale))
+    else:
         raise ValueError(f"diffusion must be a family name {list(DIFFUSIONS)}; got {diffusion!r}")
-    return Diffusion(diffusion, float(scale))
+    return resolved if stochastic else Diffusion("zero", 0.0)

@@ -46,30 +46,43 @@ def adaptive_grid(steps: int, start: float = 1.0, end: float = 0.0) -> list[floa
     return pts
 
 
+def _show(values: Sequence[float]) -> str:
+    """A short rendering of a list of times for error messages."""
+    vals = [f"{v:.4g}" for v in values]
+    if len(vals) > 8:
+        vals = vals[:4] + ["..."] + vals[-3:]
+    return f"[{', '.join(vals)}] ({len(values)} values)"
+
+
 def check_model_times(
-    timesteps: torch.Tensor | Sequence[float], *, must_end_at_zero: bool
+    timesteps: torch.Tensor | Sequence[float], *, must_end_at_zero: bool, name: str = "timesteps"
 ) -> list[float]:
-    """Validate model times (t=1 noise): 1-D, in ``[0, 1]``, strictly descending, >= 2 points."""
+    """Validate model times (t=1 noise): 1-D, in ``[0, 1]``, strictly descending, >= 2 points.
+
+    ``name`` is how the caller's user knows the input (``"sigmas"`` in ComfyUI)."""
     ts = torch.as_tensor(timesteps, dtype=torch.float64).detach().cpu()
     if ts.ndim != 1 or ts.numel() < 2:
         raise ValueError(
-            f"timesteps must be a 1-D tensor with >= 2 model times; got shape {tuple(ts.shape)}"
+            f"{name} must be a 1-D tensor with >= 2 model times; got shape {tuple(ts.shape)}"
         )
+    values = ts.tolist()
     if not bool(torch.isfinite(ts).all()) or float(ts.min()) < 0.0 or float(ts.max()) > 1.0:
-        raise ValueError(f"timesteps must lie in [0, 1] (t=1 noise); got {ts.tolist()}")
+        raise ValueError(
+            f"{name} must lie in [0, 1] (t=1 noise, a flow model's sigmas); got {_show(values)}"
+        )
     if not bool((ts[1:] < ts[:-1]).all()):
-        raise ValueError(f"timesteps must be strictly descending; got {ts.tolist()}")
-    if must_end_at_zero and float(ts[-1]) != 0.0:
-        raise ValueError(f"timesteps must end at 0 (clean data); got last value {float(ts[-1])}")
-    return ts.tolist()
+        raise ValueError(f"{name} must be strictly descending; got {_show(values)}")
+    if must_end_at_zero and values[-1] != 0.0:
+        raise ValueError(f"{name} must end at 0 (clean data); got last value {values[-1]}")
+    return values
 
 
 def grid_from_model_times(interpolant: Interpolant, timesteps: Sequence[float]) -> list[float]:
     """Map model times ``t_k`` to interpolant times with the same SNR; repeated s are an error."""
     grid = [interpolant.time_from_linear(t) for t in timesteps]
-    if any(b >= a for a, b in zip(grid, grid[1:], strict=False)):
+    if any(b >= a for a, b in zip(grid, grid[1:])):
         raise ValueError(
-            f"timesteps {list(timesteps)} collapse on the {interpolant.name} path (times above "
+            f"model times {_show(list(timesteps))} collapse on the {interpolant.name} path (times above "
             f"t={interpolant.linear_time(1.0):.4f} all map to s=1); use the paper's grid (grid='adaptive') or fewer steps"
         )
     return grid

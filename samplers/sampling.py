@@ -18,11 +18,14 @@ import torch
 
 from .denoiser import Denoiser, PathDenoiser
 from .diffusion import Diffusion, get_diffusion
-from .grids import check_model_times, grid_from_model_times, make_grid
+from .grids import GRIDS, check_model_times, grid_from_model_times, make_grid
 from .interpolants import Interpolant, get_interpolant
 from .steps import euler_step
 
 StepCallback = Callable[[dict[str, Any]], None]
+
+#: Grid choices of `sample_flow`: the given sigmas mapped at equal SNR, or a named grid.
+SAMPLE_FLOW_GRIDS = ("sigmas", *GRIDS)
 
 
 def randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -136,7 +139,9 @@ def sample_flow(
     extra = dict(extra_args or {})
     path = get_interpolant(interpolant)
     g = get_diffusion(diffusion, diffusion_scale, stochastic=stochastic)
-    ts = check_model_times(sigmas, must_end_at_zero=False)
+    if grid not in SAMPLE_FLOW_GRIDS:
+        raise ValueError(f"grid must be one of {list(SAMPLE_FLOW_GRIDS)}; got {grid!r}")
+    ts = check_model_times(sigmas, must_end_at_zero=False, name="sigmas")
     if grid == "sigmas":
         s_grid = grid_from_model_times(path, ts)
     else:

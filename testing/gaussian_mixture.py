@@ -136,6 +136,19 @@ class GaussianMixture:
         z = (x.double()[:, None] - self.means[:, 0][None]) / self.variances[:, 0].sqrt()[None]
         return (self.weights[None] * 0.5 * torch.erfc(-z / math.sqrt(2))).sum(-1)
 
+    def tilt_quadratic(self, center, lam: float) -> GaussianMixture:
+        """The exact law ``p(x) exp(r(x) / lam) / Z`` for ``r(x) = -|x - center|^2 / 2``.
+
+        Each component times the Gaussian factor ``N(center, lam I)`` is a Gaussian with
+        precision ``1/v + 1/lam`` and weight ``w_k N(mu_k; center, v_k + lam)``.
+        """
+        c = torch.as_tensor(center, dtype=torch.float64).reshape(1, -1)
+        var = 1.0 / (1.0 / self.variances + 1.0 / lam)
+        mu = var * (self.means / self.variances + c / lam)
+        total = self.variances + lam
+        log_w = self.weights.log() - 0.5 * (((self.means - c) ** 2 / total) + total.log()).sum(-1)
+        return GaussianMixture(torch.softmax(log_w, 0), mu, var)
+
     def mean(self) -> torch.Tensor:
         return self.weights @ self.means
 

@@ -133,12 +133,19 @@ def score_clip(
     every: int = 1,
     aggregate: str = "mean",
 ) -> torch.Tensor:
-    """Score a video clip ``[F, H, W, 3]`` by sampling frames and aggregating (mean or min)."""
+    """Score a video clip ``[F, H, W, 3]`` by sampling frames and aggregating.
+
+    ``score = agg_{f in S} verifier(frames[f], prompt)`` with ``S = frame_indices(F, mode,
+    every)`` and ``agg`` the mean or the min (the min asks every sampled frame to be good).
+    Returns a 0-dim tensor; arguments are checked before the verifier runs.
+    """
+    if aggregate not in ("mean", "min"):
+        raise ValueError(f"aggregate must be 'mean' or 'min', got {aggregate!r}")
+    if not isinstance(prompt, str):
+        raise ValueError(
+            f"prompt must be one string for the whole clip, got {type(prompt).__name__}"
+        )
     validate_images(frames, "frames")
     idx = frame_indices(frames.shape[0], mode, every)
     scores = verifier(frames[idx], prompt)
-    if aggregate == "mean":
-        return scores.mean()
-    if aggregate == "min":
-        return scores.min()
-    raise ValueError(f"aggregate must be 'mean' or 'min', got {aggregate!r}")
+    return scores.mean() if aggregate == "mean" else scores.min()

@@ -42,6 +42,37 @@ def require_path(path: str | Path, *, family: str, model_id: str, subfolder: str
     )
 
 
+def find_weights_file(
+    path: Path,
+    names: tuple[str, ...],
+    *,
+    family: str,
+    model_id: str,
+    subfolder: str,
+    hint: str = "",
+    any_single: bool = False,
+) -> Path:
+    """``path`` if it is a file, else the first of ``names`` inside the folder ``path``.
+
+    With ``any_single``, a folder holding exactly one ``.safetensors``/``.pt``/``.pth`` file
+    also resolves to it. Otherwise `MissingWeightsError` lists what was looked for and says
+    where to put the download (``hint`` names the file to fetch)."""
+    if path.is_file():
+        return path
+    for name in names:
+        if (path / name).is_file():
+            return path / name
+    found = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".pt", ".pth"))
+    if any_single and len(found) == 1:
+        return found[0]
+    several = f"; found several: {', '.join(p.name for p in found)}" if any_single and found else ""
+    raise MissingWeightsError(
+        f"{family} weights not found in '{path}' (looked for {', '.join(names)}{several}). "
+        f"Download {hint or 'them'} from the public model '{model_id}' yourself and place it in "
+        f"ComfyUI/{COMFY_FOLDER}/{subfolder}/, or pass the file path."
+    )
+
+
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict from ``.safetensors`` or, failing that, a pickle with ``weights_only=True``."""
     p = Path(path)

@@ -77,3 +77,24 @@ def test_score_from_denoiser_equals_exact_score(mixture, name, s):
     x0_hat = PathDenoiser(mixture.denoiser(), path)(x, s)
     exact = mixture.at_time(path.linear_time(s)).scaled(path.linear_scale(s)).score(x)
     torch.testing.assert_close(score_from_x0(x, x0_hat, c), exact, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", PATHS)
+@pytest.mark.parametrize("g", [0.0, 0.7, 3.0])
+def test_folded_euler_step_equals_the_sde_formula(name, g):
+    # x' = x - h (u - g^2/2 score) + g sqrt(h) z, written out with the named conversions.
+    from flowsearch.samplers import euler_step
+
+    path = get_interpolant(name)
+    s, s_next = 0.6, 0.55
+    c = path.coefficients(s)
+    x0, eps = _state(5)
+    x = c.alpha_t * x0 + c.sigma_t * eps
+    x0_hat = x0 + 0.1 * eps
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    h = s - s_next
+    drift = velocity_from_x0(x, x0_hat, c) - 0.5 * g * g * score_from_x0(x, x0_hat, c)
+    expected = x - h * drift + g * h**0.5 * z
+    torch.testing.assert_close(
+        euler_step(x, x0_hat, s, s_next, path, g, z), expected, rtol=1e-12, atol=1e-12
+    )
