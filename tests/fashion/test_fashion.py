@@ -166,3 +166,15 @@ def test_random_shift_moves_content_without_losing_it():
     assert moved.shape == images.shape
     torch.testing.assert_close(moved.sum(dim=(1, 2, 3)), images.sum(dim=(1, 2, 3)))
     assert torch.equal(random_shift(images, 0, gen), images)
+
+
+def test_shipped_flow_samples_are_recognised_by_the_judge():
+    denoise = flow_denoiser(load_flow_model())
+    judge = load_classifier("b")
+    noise = torch.randn(64, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        x = sample(denoise, noise, steps=20, stochastic=False)
+        probs = judge(x.clamp(-1.0, 1.0)).softmax(1)
+    # Measured: mean top probability 0.88, all 10 classes (pure noise: 0.66, 4 classes).
+    assert float(probs.max(1).values.mean()) > 0.78
+    assert probs.argmax(1).unique().numel() >= 8
