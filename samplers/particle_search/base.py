@@ -27,8 +27,3 @@ def budget_error(method: str, nfe_budget: int, minimum: int, why: str) -> ValueE
     return ValueError(
         f"nfe_budget={nfe_budget} is too small for method '{method}': the minimum is {minimum} ({why})"
     )
-
-
-def argmax_first(values: torch.Tensor) -> int:
-    """Index of the largest value; ties go to the lowest index (deterministic)."""
-    return int(torch.argmax(values))

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ..denoiser import Denoiser, check_denoised
+from ..denoiser import Denoiser, PathDenoiser
 from ..diffusion import Diffusion
 from ..interpolants import Interpolant
 from ..sampling import randn_like
@@ -100,12 +100,13 @@ class SearchContext:
         should_stop: Callable[[], bool] | None,
         method: str,
     ) -> None:
-        self.denoiser, self.reward_fn = denoiser, reward
+        self.reward_fn = reward
         self.interpolant, self.diffusion, self.grid = interpolant, diffusion, grid
         self.shape, self.nfe_budget = shape, nfe_budget
         self.generator, self.device, self.dtype = generator, device, dtype
         self.max_batch, self.callback, self.should_stop = max_batch, callback, should_stop
         self.method = method
+        self.path_denoiser = PathDenoiser(denoiser, interpolant)
         self.ledger = Ledger()
 
     # -- sizes ----------------------------------------------------------------------------
@@ -155,26 +156,15 @@ class SearchContext:
         n = x.shape[0]
         if self.ledger.nfe + n > self.nfe_budget:  # a method planned wrongly: never overrun
             raise RuntimeError(f"{self.method}: {n} NFEs requested with {self.remaining} left")
-        s = self.grid[i]
-        t = self.interpolant.linear_time(s)
-        scale = self.interpolant.linear_scale(s)
         outs = []
         for sl in self._chunks(n):
             self.check_stop()
-            xc = x[sl] / scale
-            t_vec = torch.full(
-                (xc.shape[0],),
-                t,
-                dtype=torch.promote_types(x.dtype, torch.float32),
-                device=x.device,
-            )
             start = time.perf_counter()
-            out = self.denoiser(xc, t_vec)
+            out = self.path_denoiser(x[sl], self.grid[i])
             self.ledger.timings.denoiser += time.perf_counter() - start
-            check_denoised(out, xc, t)
-            self.ledger.nfe += xc.shape[0]
+            self.ledger.nfe += out.shape[0]
             outs.append(out.to(self.dtype))
-        return torch.cat(outs)
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
     def score(self, x0: torch.Tensor) -> torch.Tensor:
         """Rewards ``[N]`` (float64, CPU) of samples ``x0``; NaN/inf count as ``-inf``."""
@@ -189,7 +179,7 @@ class SearchContext:
                     f"reward must return a Tensor of shape [{x0[sl].shape[0]}]; got {got}"
                 )
             outs.append(r.detach().to("cpu", torch.float64))
-        r = torch.cat(outs)
+        r = outs[0] if len(outs) == 1 else torch.cat(outs)
         bad = ~torch.isfinite(r)
         n_bad = int(bad.sum())
         if n_bad == 0:  # the common case: skip the masking ops

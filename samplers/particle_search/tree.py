@@ -67,8 +67,6 @@ def run_tree(ctx: SearchContext, opts: TreeOptions, method: str = "code") -> Out
     while ev.i < ctx.steps - 1:
         start, nfe0 = ev.i, ctx.nfe
         end = min(start + big_l, ctx.steps - 1)
-        if end == start:  # defensive; cannot happen while ev.i < M - 1
-            break
         kids, parents = ctx.propose(ev, k)
         kid_ev = ctx.evaluate(kids, start + 1, g)
         while kid_ev.i < end:
