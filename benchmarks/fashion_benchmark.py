@@ -50,7 +50,7 @@ FASHION_METHODS = [m for m in METHODS if m[1] != "dps"]
 @dataclass
 class Config:
     classes: tuple[int, ...] = tuple(range(10))
-    seeds: int = 3
+    seeds: int = 5
     nfes: tuple[int, ...] = (50, 100, 300, 500)
     modes: tuple[str, ...] = tuple(MODES)
     methods: list[tuple[str, str, dict]] = field(default_factory=lambda: list(FASHION_METHODS))
@@ -63,6 +63,7 @@ class Config:
         "10 uniform-s",
         "20 uniform-s",
         "20 uniform-t",
+        "50 uniform-s",
     )
     study_n: int = 500
     image_mode: str = "VP-SDE"
