@@ -1,97 +1,198 @@
-"""FlowSearch demo on the embedded exact Gaussian mixture (no downloads, CPU, seconds).
+"""FlowSearch demo: budgeted search on a project-trained Fashion-MNIST flow model (CPU, ~1 min).
 
-    python -m flowsearch.demo [--out DIR] [--steps N] [--samples N]
+    python -m flowsearch.demo [--class Sneaker] [--budgets 50,100,300] [--seeds 8] [--out out]
 
-Samples the 2-D mixture of `flowsearch.testing.example_mixture` with its exact linear-path
-denoiser four ways (linear ODE, linear SDE, VP ODE, VP SDE with g = 3 s^2), prints how well
-each reproduces the exact law, and writes a PNG of the samples over the exact density.
+Asks the shipped unconditional flow model (`flowsearch.fashion`) for one clothing class:
+plain sampling, best-of-N and Rollover Budget Forcing on the VP-SDE at a few NFE budgets,
+reward = classifier A's log-probability of the class; the independent classifier B says
+whether the result shows that class. Prints a table, writes a PNG grid of the samples and a
+reward-vs-NFE plot. No downloads: the weights ship with the package.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import time
 from pathlib import Path
 
 import torch
 
-from .samplers import sample
-from .testing import GaussianMixture, example_mixture
+from .fashion import (
+    CLASS_NAMES,
+    classifier_reward,
+    flow_denoiser,
+    load_classifier,
+    load_flow_model,
+)
+from .fashion.figures import save_image_grid
+from .samplers import sample, search
 
-CONFIGS = [
-    ("linear ODE", dict(interpolant="linear", stochastic=False)),
-    ("linear SDE", dict(interpolant="linear", stochastic=True)),
-    ("VP ODE", dict(interpolant="vp", stochastic=False)),
-    ("VP SDE", dict(interpolant="vp", stochastic=True)),
-]
+#: Sampling used by every row: VP-SDE (g = 3 s^2), 20 equal steps in the VP path's time.
+SAMPLING = dict(interpolant="vp", stochastic=True, steps=20, grid="uniform")
+#: Search methods shown: (label, method, options). RBF proposes 4 children at a time (the
+#: better and faster variant on this model; see benchmarks/results/fashion_benchmark.md).
+METHODS = (("best-of-N", "bon", {}), ("RBF", "rbf", {"proposal_batch": 4}))
 
 
-def run(steps: int, n: int, seed: int) -> dict[str, torch.Tensor]:
-    mixture = example_mixture()
-    noise = torch.randn(n, mixture.dim, generator=torch.Generator().manual_seed(seed))
+def parse_class(value: str) -> int:
+    """A class index ``0..9`` or name (case and ``-``/``_``/space insensitive, e.g. "ankle boot")."""
+
+    def norm(s: str) -> str:
+        return "".join(ch for ch in s.lower() if ch.isalnum())
+
+    if value.strip().isdigit() and 0 <= int(value) < len(CLASS_NAMES):
+        return int(value)
+    names = {norm(n): i for i, n in enumerate(CLASS_NAMES)} | {"tshirt": 0, "top": 0}
+    if norm(value) in names:
+        return names[norm(value)]
+    raise ValueError(
+        f"--class {value!r} is not a Fashion-MNIST class; use an index 0..9 or one of "
+        f"{', '.join(CLASS_NAMES)}"
+    )
+
+
+@torch.no_grad()
+def _verdicts(judge: torch.nn.Module, x: torch.Tensor) -> list[int]:
+    return judge(x.clamp(-1.0, 1.0)).argmax(1).tolist()
+
+
+def run_demo(class_index: int, budgets: list[int], seeds: int) -> list[dict]:
+    """Rows ``{"method", "nfe", "rewards" [seeds], "classes_b" [seeds], "x0" [seeds, 1, 32, 32],
+    "seconds"}``: plain sampling first, then each method at each budget (generator seed i
+    for sample i)."""
+    denoiser = flow_denoiser(load_flow_model())
+    reward = classifier_reward(load_classifier("a"), class_index)
+    judge = load_classifier("b")
+    start = time.perf_counter()
+    noise = torch.randn((seeds, 1, 32, 32), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        x = sample(denoiser, noise, generator=torch.Generator().manual_seed(1), **SAMPLING)
+    rows = [_row("plain", SAMPLING["steps"], x, reward, judge, time.perf_counter() - start)]
+    for label, method, options in METHODS:
+        for nfe in budgets:
+            start = time.perf_counter()
+            outs = [
+                search(
+                    denoiser,
+                    reward,
+                    method=method,
+                    nfe_budget=nfe,
+                    shape=(1, 32, 32),
+                    generator=torch.Generator().manual_seed(seed),
+                    **SAMPLING,
+                    **options,
+                ).x0
+                for seed in range(seeds)
+            ]
+            x = torch.cat(outs)
+            rows.append(_row(label, nfe, x, reward, judge, time.perf_counter() - start))
+    return rows
+
+
+def _row(method: str, nfe: int, x: torch.Tensor, reward, judge, seconds: float) -> dict:
+    with torch.no_grad():
+        r = reward(x).tolist()
     return {
-        name: sample(
-            mixture.denoiser(),
-            noise,
-            steps=steps,
-            generator=torch.Generator().manual_seed(seed + 1),
-            **kw,
-        )
-        for name, kw in CONFIGS
+        "method": method,
+        "nfe": nfe,
+        "rewards": r,
+        "classes_b": _verdicts(judge, x),
+        "x0": x,
+        "seconds": seconds,
     }
 
 
-def summary(mixture: GaussianMixture, samples: dict[str, torch.Tensor], seed: int) -> str:
-    ref = mixture.sample(
-        next(iter(samples.values())).shape[0], torch.Generator().manual_seed(seed + 2)
-    )
-    rows = [("exact draws", ref)] + list(samples.items())
-    lines = [f"{'sampler':<12} {'mode weights':<22} {'mean log p':>10}"]
-    for name, x in rows:
-        w = mixture.responsibilities(x).mean(0).tolist()
+def format_table(rows: list[dict], class_index: int) -> str:
+    """Plain-text table: mean reward A and how often classifier B sees the class."""
+    name = CLASS_NAMES[class_index]
+    lines = [
+        f"{'method':<11} {'NFE/sample':>10} {'reward A (mean)':>16} "
+        f"{'B says ' + name:>20} {'seconds':>8}"
+    ]
+    for row in rows:
+        hits = sum(c == class_index for c in row["classes_b"])
+        seen = f"{hits}/{len(row['classes_b'])}"
         lines.append(
-            f"{name:<12} {' '.join(f'{v:.3f}' for v in w):<22} {mixture.log_prob(x).mean():>10.3f}"
+            f"{row['method']:<11} {row['nfe']:>10} {statistics.fmean(row['rewards']):>16.3f} "
+            f"{seen:>20} {row['seconds']:>8.1f}"
         )
-    lines.append(f"{'true':<12} {' '.join(f'{v:.3f}' for v in mixture.weights.tolist()):<22}")
     return "\n".join(lines)
 
 
-def plot(mixture: GaussianMixture, samples: dict[str, torch.Tensor], path: Path) -> None:
+def plot_rewards(rows: list[dict], class_index: int, path: Path) -> Path:
+    """Mean reward A (and B's hit rate) against the NFE budget per method, plain as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    grid = torch.linspace(-4, 4, 200, dtype=torch.float64)
-    xx, yy = torch.meshgrid(grid, grid, indexing="xy")
-    dens = mixture.log_prob(torch.stack([xx.flatten(), yy.flatten()], -1)).exp().reshape(xx.shape)
-    fig, axes = plt.subplots(1, len(samples), figsize=(4 * len(samples), 4), sharey=True)
-    for ax, (name, x) in zip(axes, samples.items()):
-        ax.contour(xx, yy, dens, levels=8, cmap="Greys")
-        pts = x[:2000].double()
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4)
-        ax.set_title(name)
-        ax.set_xlim(-4, 4)
-        ax.set_ylim(-4, 4)
-    fig.suptitle("FlowSearch samplers vs the exact mixture density (contours)")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5.5, 6.5), sharex=True)
+    plain = rows[0]
+    for label, _, _ in METHODS:
+        mine = [r for r in rows if r["method"] == label]
+        xs = [r["nfe"] for r in mine]
+        top.plot(xs, [statistics.fmean(r["rewards"]) for r in mine], marker="o", label=label)
+        hits = [100 * statistics.fmean(c == class_index for c in r["classes_b"]) for r in mine]
+        bottom.plot(xs, hits, marker="o", label=label)
+    top.axhline(statistics.fmean(plain["rewards"]), color="k", ls=":", label="plain")
+    plain_hits = 100 * statistics.fmean(c == class_index for c in plain["classes_b"])
+    bottom.axhline(plain_hits, color="k", ls=":", label="plain")
+    top.set_ylabel("reward A = log p_A(class)")
+    bottom.set_ylabel(f"classifier B says {CLASS_NAMES[class_index]} (%)")
+    bottom.set_ylim(-2, 102)
+    bottom.set_xlabel("NFE budget per sample")
+    bottom.set_xscale("log")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    top.legend(fontsize=8)
+    top.set_title(f"'{CLASS_NAMES[class_index]}' from an unconditional flow model (VP-SDE)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return path
 
 
-def main(argv: list[str] | None = None) -> None:
+def write_figures(rows: list[dict], class_index: int, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    labels = [
+        ["✓" if c == class_index else "✗ " + CLASS_NAMES[c][:7] for c in r["classes_b"]]
+        for r in rows
+    ]
+    grid = save_image_grid(
+        [(f"{r['method']}\n{r['nfe']} NFE", r["x0"]) for r in rows],
+        out / "demo_fashion_samples.png",
+        cell_labels=labels,
+        title=f"'{CLASS_NAMES[class_index]}': one column per seed; "
+        "under each image classifier B's verdict",
+    )
+    return [grid, plot_rewards(rows, class_index, out / "demo_fashion_reward_vs_nfe.png")]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the demo; returns ``{"rows": ..., "paths": [...]}`` (also printed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--class", dest="cls", default="Sneaker", help="name or index 0..9")
+    parser.add_argument("--budgets", default="50,100,300", help="comma-separated NFE budgets")
+    parser.add_argument("--seeds", type=int, default=8, help="samples per row")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=4000)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    mixture = example_mixture()
-    samples = run(args.steps, args.samples, args.seed)
-    print(summary(mixture, samples, args.seed))
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "demo_gaussian_mixture.png"
-    plot(mixture, samples, path)
-    print(f"wrote {path.resolve()}")
+    class_index = parse_class(args.cls)
+    try:
+        budgets = [int(b) for b in args.budgets.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--budgets must be comma-separated integers; got {args.budgets!r}"
+        ) from None
+    if args.seeds < 1 or any(b < 1 for b in budgets):
+        raise ValueError(f"--seeds and --budgets must be >= 1; got {args.seeds}, {budgets}")
+    print(f"class {class_index} = {CLASS_NAMES[class_index]}; VP-SDE, {SAMPLING['steps']} steps")
+    rows = run_demo(class_index, budgets, args.seeds)
+    print(format_table(rows, class_index))
+    paths = write_figures(rows, class_index, args.out)
+    for path in paths:
+        print(f"wrote {path.resolve()}")
+    return {"rows": rows, "paths": paths}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""The papers' claims checked on the Fashion-MNIST grid (markdown for `fashion_benchmark.md`).
+
+A comparison "a ≥ b" of two cells is ✓ (a better beyond noise), ≈ (difference within two
+standard errors of the difference) or ✗ (a worse beyond noise). Standard errors: of the mean
+reward over runs, and binomial ``sqrt(p (1 - p) / n)`` for accuracies.
+"""
+
+from __future__ import annotations
+
+from _common import fmt_num, md_table
+
+PARTICLE = ("smc", "svdd", "code", "rbf", "rbf batched")
+#: The RBF paper's ordering at equal NFE: RBF ≥ SVDD/CoDe ≥ SMC ≥ BoN.
+ORDER = [
+    ("rbf", "svdd"),
+    ("rbf", "code"),
+    ("rbf batched", "svdd"),
+    ("rbf batched", "code"),
+    ("svdd", "smc"),
+    ("code", "smc"),
+    ("smc", "bon"),
+    ("rbf", "bon"),
+]
+
+
+def _acc_se(e: dict) -> float:
+    p, n = e["acc"], len(e["runs"])
+    return (p * (1 - p) / n) ** 0.5
+
+
+def compare(a: dict, b: dict) -> tuple[str, str]:
+    """``(reward verdict, accuracy verdict)`` of "a ≥ b" (✓, ≈, ✗; "–" if either is n/a)."""
+    if "minimum" in a or "minimum" in b:
+        return "–", "–"
+    out = []
+    for diff, se in (
+        (a["reward"] - b["reward"], (a["reward_se"] ** 2 + b["reward_se"] ** 2) ** 0.5),
+        (a["acc"] - b["acc"], (_acc_se(a) ** 2 + _acc_se(b) ** 2) ** 0.5),
+    ):
+        out.append("≈" if abs(diff) <= 2 * se else ("✓" if diff > 0 else "✗"))
+    return out[0], out[1]
+
+
+def _count(verdicts: list[str]) -> str:
+    return " / ".join(f"{verdicts.count(v)} {v}" for v in ("✓", "≈", "✗"))
+
+
+def mode_claim(cfg, grid: dict) -> str:
+    """VP-SDE ≥ linear-SDE ≥ linear-ODE for the particle methods, over all budgets."""
+    labels = [m[0] for m in cfg.methods if m[0] in PARTICLE]
+    pairs = [("VP-SDE", "linear-SDE"), ("linear-SDE", "linear-ODE"), ("VP-SDE", "linear-ODE")]
+    rows = []
+    for hi, lo in pairs:
+        if hi not in grid or lo not in grid:
+            continue
+        rew, acc = [], []
+        for label in labels:
+            for n in cfg.nfes:
+                r, a = compare(grid[hi][label][str(n)], grid[lo][label][str(n)])
+                if r != "–":
+                    rew.append(r)
+                    acc.append(a)
+        rows.append([f"{hi} ≥ {lo}", _count(rew), _count(acc)])
+    head = (
+        f"**Sampling modes** (particle methods {', '.join(labels)} × budgets "
+        f"{', '.join(map(str, cfg.nfes))}; counts of ✓ / ≈ / ✗ cells):"
+    )
+    return head + "\n\n" + md_table(["claim", "reward A", "acc B"], rows)
+
+
+def order_claim(cfg, grid: dict) -> str:
+    """RBF ≥ SVDD/CoDe ≥ SMC ≥ BoN at equal NFE, per mode and budget (reward / accuracy)."""
+    have = {m[0] for m in cfg.methods}
+    pairs = [p for p in ORDER if p[0] in have and p[1] in have]
+    parts = ["**Methods at equal NFE** (cell: reward A verdict / acc B verdict):"]
+    for mode in cfg.modes:
+        rows = []
+        for a, b in pairs:
+            cells = [compare(grid[mode][a][str(n)], grid[mode][b][str(n)]) for n in cfg.nfes]
+            rows.append([f"{a} ≥ {b}"] + [f"{r} / {c}" for r, c in cells])
+        header = [mode] + [f"NFE {n}" for n in cfg.nfes]
+        parts += ["", md_table(header, rows)]
+    return "\n".join(parts)
+
+
+def rbf_vs_bon_claim(cfg, grid: dict) -> str:
+    """RBF at NFE 100 against BoN at 300 and 500."""
+    if not {100, 300, 500} <= set(cfg.nfes):
+        return "**RBF at NFE 100 vs BoN at 300–500**: needs budgets 100, 300 and 500 in the grid."
+    rows = []
+    for mode in cfg.modes:
+        for label in ("rbf", "rbf batched"):
+            if label not in grid[mode]:
+                continue
+            e = grid[mode][label]["100"]
+            row = [mode, f"{label} @100", f"{fmt_num(e['reward'])} · {100 * e['acc']:.0f}%"]
+            for n in (300, 500):
+                b = grid[mode]["bon"][str(n)]
+                r, a = compare(e, b)
+                row.append(f"{fmt_num(b['reward'])} · {100 * b['acc']:.0f}% ({r} / {a})")
+            rows.append(row)
+    head = '**RBF at NFE 100 vs BoN at 300 and 500** (verdicts of "RBF@100 ≥ BoN@N"):'
+    header = ["mode", "method", "reward A · acc B", "BoN @300", "BoN @500"]
+    return head + "\n\n" + md_table(header, rows)
+
+
+def claims(cfg, data: dict) -> str:
+    grid = data["grid"][cfg.setting]
+    text = [
+        f"Main grid ({cfg.setting}). ✓: holds beyond noise; ≈: difference within two standard "
+        "errors; ✗: the opposite holds beyond noise.",
+        "",
+        mode_claim(cfg, grid),
+        "",
+        order_claim(cfg, grid),
+        "",
+        rbf_vs_bon_claim(cfg, grid),
+    ]
+    return "\n".join(text)
