@@ -1,6 +1,6 @@
 """FlowSearch demo: budgeted search on a project-trained Fashion-MNIST flow model (CPU, ~1 min).
 
-    python -m flowsearch.demo [--class Sneaker] [--budgets 50,100,300] [--seeds 8] [--out out]
+    python -m flowsearch.demo [--class Sneaker] [--budgets 50,100,300,500] [--seeds 16] [--out out]
 
 Asks the shipped unconditional flow model (`flowsearch.fashion`) for one clothing class:
 plain sampling, best-of-N and Rollover Budget Forcing on the VP-SDE at a few NFE budgets,
@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
     """Run the demo; returns ``{"rows": ..., "paths": [...]}`` (also printed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--class", dest="cls", default="Sneaker", help="name or index 0..9")
-    parser.add_argument("--budgets", default="50,100,300", help="comma-separated NFE budgets")
-    parser.add_argument("--seeds", type=int, default=8, help="samples per row")
+    parser.add_argument("--budgets", default="50,100,300,500", help="comma-separated NFE budgets")
+    parser.add_argument("--seeds", type=int, default=16, help="samples per row")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     args = parser.parse_args(argv)
     class_index = parse_class(args.cls)
