@@ -13,7 +13,6 @@ padded with id 0). Facts, layout and costs: ``docs/verifiers/hps.md``.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,8 @@ import torch
 from .base import Verifier
 from .hf_local import EmbeddingCache, load_tokenizer, require_files
 from .image_ops import ImagePreprocess
-from .loading import find_weights_file, load_state_dict, require_path
-from .openclip_model import VIT_H_14, OpenCLIP, OpenCLIPConfig, check_state_dict, strip_prefix
-
-log = logging.getLogger("flowsearch.verifiers")
+from .loading import find_weights_file, load_checked, load_state_dict, require_path, strip_prefix
+from .openclip_model import VIT_H_14, OpenCLIP, OpenCLIPConfig
 
 MODEL_ID = "xswu/HPSv2"
 TOKENIZER_ID = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
@@ -102,14 +99,8 @@ def load_openclip(
     state = strip_prefix(load_state_dict(checkpoint))
     with torch.device("meta"):
         model = OpenCLIP(config)
-    check_state_dict(model, state, str(checkpoint))
-    extra = sorted(set(state) - set(model.state_dict()))
-    if extra:
-        log.info("%s: ignoring %d extra keys, e.g. %s", checkpoint.name, len(extra), extra[:3])
-    model.load_state_dict({k: state[k] for k in model.state_dict()}, strict=True, assign=True)
-    model = model.to(device=torch.device(device), dtype=dtype).eval()
-    model.requires_grad_(False)
-    return model
+    model = load_checked(model, state, str(checkpoint))
+    return model.to(device=torch.device(device), dtype=dtype)
 
 
 def load_hps(

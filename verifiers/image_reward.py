@@ -18,7 +18,6 @@ conversion) into a faithful re-implementation (`blip_model`). Facts and layout:
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,7 @@ from .base import Verifier
 from .blip_model import BlipCore, BlipRewardConfig
 from .hf_local import load_tokenizer, require_files
 from .image_ops import ImagePreprocess
-from .loading import find_weights_file, load_state_dict, require_path
-from .openclip_model import check_state_dict, strip_prefix
-
-log = logging.getLogger("flowsearch.verifiers")
+from .loading import find_weights_file, load_checked, load_state_dict, require_path, strip_prefix
 
 MODEL_ID = "THUDM/ImageReward (ImageReward.pt, med_config.json)"
 TOKENIZER_ID = "google-bert/bert-base-uncased (vocab.txt)"
@@ -105,13 +101,7 @@ def build_model(
     mlp = build_mlp_head(state, prefix="mlp.layers.")
     with torch.device("meta"):  # no second copy of the weights in memory
         model = ImageRewardModel(cfg, mlp)
-    check_state_dict(model, state, source)
-    expected = model.state_dict()
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        log.info("%s: ignoring %d unused keys, e.g. %s", source, len(extra), extra[:3])
-    model.load_state_dict({k: state[k] for k in expected}, strict=True, assign=True)
-    return model.eval().requires_grad_(False)
+    return load_checked(model, state, source)
 
 
 def load_image_reward(

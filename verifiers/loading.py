@@ -99,3 +99,40 @@ def optional_import(module: str, *, family: str, extra: str) -> ModuleType:
             f"{family} needs the optional package '{module}' ({exc}); install it with "
             f"`pip install flowsearch[{extra}]`."
         ) from exc
+
+
+def strip_prefix(
+    state: dict[str, torch.Tensor], prefix: str = "module."
+) -> dict[str, torch.Tensor]:
+    """Drop a DistributedDataParallel-style ``prefix`` when every key has it."""
+    if state and all(k.startswith(prefix) for k in state):
+        return {k[len(prefix) :]: v for k, v in state.items()}
+    return state
+
+
+def load_checked(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str):
+    """Load ``state`` into ``model`` (typically built on the meta device) and freeze it.
+
+    Missing keys and shape mismatches raise ``ValueError`` naming ``source``; extra keys (other
+    heads, optimiser leftovers) are logged and ignored. The tensors are assigned, not copied,
+    so they keep the file's dtype and device. Returns ``model`` in eval mode, gradients off.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    wrong = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    if missing or wrong:
+        lines = [f"'{source}' does not match the expected architecture:"]
+        if missing:
+            lines.append(f"  {len(missing)} missing keys, e.g. {missing[:5]}")
+        if wrong:
+            lines.append(f"  {len(wrong)} shape mismatches, e.g. {wrong[:5]}")
+        raise ValueError("\n".join(lines))
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        log.info("%s: ignoring %d unused keys, e.g. %s", source, len(extra), extra[:3])
+    model.load_state_dict({k: state[k] for k in expected}, strict=True, assign=True)
+    return model.eval().requires_grad_(False)

@@ -190,30 +190,3 @@ class OpenCLIP(nn.Module):
         x = self.ln_final(self.transformer(x, causal))
         pooled = x[torch.arange(x.shape[0], device=ids.device), eot_index]
         return F.normalize(pooled @ self.text_projection, dim=-1)
-
-
-def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Raise ``ValueError`` listing missing keys and shape mismatches (extra keys are ignored)."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    wrong = [
-        f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    if missing or wrong:
-        lines = [f"'{source}' does not match the expected architecture:"]
-        if missing:
-            lines.append(f"  {len(missing)} missing keys, e.g. {missing[:5]}")
-        if wrong:
-            lines.append(f"  {len(wrong)} shape mismatches, e.g. {wrong[:5]}")
-        raise ValueError("\n".join(lines))
-
-
-def strip_prefix(
-    state: dict[str, torch.Tensor], prefix: str = "module."
-) -> dict[str, torch.Tensor]:
-    """Drop a DistributedDataParallel-style ``prefix`` when every key has it."""
-    if state and all(k.startswith(prefix) for k in state):
-        return {k[len(prefix) :]: v for k, v in state.items()}
-    return state
