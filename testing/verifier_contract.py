@@ -76,6 +76,17 @@ def check_bad_inputs(v: Verifier, images: torch.Tensor, prompts: list[str]) -> N
             v(x, p)
 
 
+def check_contract(v: Verifier, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+    """All interface checks on one verifier: output, batch invariance, the gradient (when it
+    declares itself differentiable) and bad inputs. Returns the scores."""
+    scores = check_output(v, images, prompts)
+    check_batch_invariance(v, images, prompts)
+    if v.differentiable:
+        check_gradient(v, images, prompts)
+    check_bad_inputs(v, images, prompts)
+    return scores
+
+
 def check_missing_weights(load: Callable[..., object], path, model_id: str, folder: str) -> str:
     """Loading from ``path`` raises `MissingWeightsError` naming the path, id and folder."""
     with pytest.raises(MissingWeightsError) as info:

@@ -13,11 +13,8 @@ pytest.importorskip("transformers")
 
 from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
 from flowsearch.testing.verifier_contract import (  # noqa: E402
-    check_bad_inputs,
-    check_batch_invariance,
-    check_gradient,
+    check_contract,
     check_missing_weights,
-    check_output,
     random_images,
 )
 from flowsearch.verifiers.aesthetic import (  # noqa: E402
@@ -43,10 +40,7 @@ def test_contract(folder):
     assert isinstance(v, AestheticScore) and v.differentiable and v.input_size == 32
     images = random_images(3, 48, 33)
     prompts = ["", "", ""]
-    check_output(v, images, prompts)
-    check_batch_invariance(v, images, prompts)
-    check_gradient(v, images, prompts)
-    check_bad_inputs(v, images, prompts)
+    check_contract(v, images, prompts)
     torch.testing.assert_close(v(images, ["a", "b", "c"]), v(images))  # prompt is ignored
 
 

@@ -12,11 +12,8 @@ pytest.importorskip("transformers")
 
 from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
 from flowsearch.testing.verifier_contract import (  # noqa: E402
-    check_bad_inputs,
-    check_batch_invariance,
-    check_gradient,
+    check_contract,
     check_missing_weights,
-    check_output,
     random_images,
 )
 from flowsearch.verifiers.hps import MODEL_ID, TOKENIZER_ID, HPSv2, load_hps  # noqa: E402
@@ -40,10 +37,7 @@ def hps(hps_dir):
 def test_contract(hps):
     assert isinstance(hps, HPSv2) and hps.differentiable and hps.input_size == 28
     images = random_images(3, 40, 70)
-    check_output(hps, images, PROMPTS)
-    check_batch_invariance(hps, images, PROMPTS)
-    check_gradient(hps, images, PROMPTS)
-    check_bad_inputs(hps, images, PROMPTS)
+    check_contract(hps, images, PROMPTS)
 
 
 def test_bfloat16_close_to_float32(hps_dir):

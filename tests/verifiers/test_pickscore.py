@@ -9,11 +9,8 @@ pytest.importorskip("transformers")
 
 from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
 from flowsearch.testing.verifier_contract import (  # noqa: E402
-    check_bad_inputs,
-    check_batch_invariance,
-    check_gradient,
+    check_contract,
     check_missing_weights,
-    check_output,
     random_images,
 )
 from flowsearch.verifiers.pickscore import MODEL_ID, PickScore, load_pickscore  # noqa: E402
@@ -30,10 +27,7 @@ def test_contract_and_formula(folder):
     v = load_pickscore(folder, batch_size=2)
     assert isinstance(v, PickScore) and v.name == "pickscore" and v.differentiable
     images = random_images(3, 64, 48, seed=1)
-    s = check_output(v, images, PROMPTS)
-    check_batch_invariance(v, images, PROMPTS)
-    check_gradient(v, images, PROMPTS)
-    check_bad_inputs(v, images, PROMPTS)
+    s = check_contract(v, images, PROMPTS)
     cos = (v.encode_images(images) * v.encode_text(PROMPTS)).sum(-1)
     torch.testing.assert_close(s, v.model.logit_scale.exp() * cos, atol=1e-4, rtol=1e-5)
 
