@@ -178,18 +178,7 @@ def run_search(
 
 def plain_samples(bed: Bed, *, n: int, mode_kwargs: dict, setting: str, seed: int) -> torch.Tensor:
     """``n`` unconditional samples ``[n, 1, 32, 32]`` (``steps`` NFEs each), batches of 250."""
-    kw = grid_kwargs(setting)
-    if "timesteps" in kw:
-        # `generate` takes a grid name; equal model-time steps go through `sample` directly.
-        from flowsearch.samplers import sample
-
-        gen = torch.Generator().manual_seed(seed)
-        out = []
-        for i in range(0, n, 250):
-            noise = torch.randn((min(250, n - i), *SHAPE), generator=gen)
-            out.append(sample(bed.denoiser, noise, generator=gen, **kw, **mode_kwargs))
-        return torch.cat(out)
-    return generate(bed.denoiser, n, seed=seed, **kw, **mode_kwargs)
+    return generate(bed.denoiser, n, seed=seed, **grid_kwargs(setting), **mode_kwargs)
 
 
 def plain_metrics(bed: Bed, x: torch.Tensor) -> dict:

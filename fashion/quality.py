@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -37,11 +37,13 @@ def generate(
     stochastic: bool = False,
     interpolant: str = "linear",
     grid: str = "uniform",
+    timesteps: Sequence[float] | None = None,
     diffusion_scale: float = 3.0,
     seed: int = 0,
     batch: int = 250,
 ) -> torch.Tensor:
-    """``n`` unconditional samples ``[n, 1, 32, 32]`` with `flowsearch.samplers.sample`.
+    """``n`` unconditional samples ``[n, 1, 32, 32]`` with `flowsearch.samplers.sample`
+    (``timesteps``, descending model times ending at 0, replace ``grid`` as there).
 
     Noise and SDE noise come from one CPU generator seeded with ``seed``, drawn batch by
     batch (so results depend on ``batch``). Costs ``n * steps`` NFEs.
@@ -62,6 +64,7 @@ def generate(
             stochastic=stochastic,
             diffusion_scale=diffusion_scale,
             grid=grid,
+            timesteps=timesteps,
             generator=gen,
         )
         out.append(x)
