@@ -1,20 +1,23 @@
 """Fashion-MNIST "generate class c": search methods x sampling modes x NFE budgets.
 
-    python benchmarks/fashion_benchmark.py [--quick] [--classes 0,7] [--seeds N]
-        [--nfes 50,100,300,500] [--setting "20 uniform-s"] [--threads N] [--out DIR]
+    python benchmarks/fashion_benchmark.py [--model teacher|student] [--quick]
+        [--classes 0,7] [--seeds N] [--nfes 50,100,300,500] [--setting "20 uniform-s"]
+        [--methods bon,rbf] [--threads N] [--out DIR]
 
-The shipped flow model (`flowsearch.demo`) searched with reward = classifier A's
-log-probability of class c on the returned sample; classifier B (independent) judges it.
+A shipped flow model (`flowsearch.demo`: the full ``teacher`` or the few-step distilled
+``student``) searched with reward = classifier A's log-probability of class c on the
+returned sample; classifier B (independent) judges it.
 Stages (one progress line with an ETA on stderr):
 1. grid settings: plain sampling with several ``(steps, grid)`` per sampling mode, base-model
    quality in classifier-B features (Fréchet distance, A/B agreement, B confidence);
 2. the main grid at ``--setting``: every method x {linear-ODE, linear-SDE, VP-SDE} x NFE
    budgets, for every class and seed (generator seeds 0..N-1);
-3. the paper's setting (10 steps on its adaptive grid) at NFE 500 for comparison.
-Writes ``fashion_benchmark.{md,json,png}`` and ``fashion_benchmark_images*.png`` /
-``fashion_settings.png`` to ``--out`` (default ``benchmarks/results``; ``--quick`` writes
+3. the same grid in the paper's setting (10 steps on its adaptive grid).
+Writes ``<stem>.{md,json,png}``, ``<stem>_images*.png`` and ``<stem>_settings.png`` to
+``--out`` (stem ``fashion_benchmark`` for the teacher, ``fashion_benchmark_student`` for
+the student) (default ``benchmarks/results``; ``--quick`` writes
 nothing unless ``--out`` is given). Hand-written notes below the marker line of an
-existing ``fashion_benchmark.md`` are kept.
+existing ``<stem>.md`` are kept.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ FASHION_METHODS = [m for m in METHODS if m[1] != "dps"]
 
 @dataclass
 class Config:
+    model: str = "teacher"
     classes: tuple[int, ...] = tuple(range(10))
     seeds: int = 5
     nfes: tuple[int, ...] = (50, 100, 300, 500)
@@ -56,8 +60,9 @@ class Config:
     methods: list[tuple[str, str, dict]] = field(default_factory=lambda: list(FASHION_METHODS))
     setting: str = "20 uniform-s"
     paper_setting: str = "10 adaptive"
-    paper_nfes: tuple[int, ...] = (500,)
+    paper_nfes: tuple[int, ...] = (50, 100, 300, 500)
     study_settings: tuple[str, ...] = (
+        "4 uniform-s",
         "10 adaptive",
         "20 adaptive",
         "10 uniform-s",
@@ -68,6 +73,11 @@ class Config:
     study_n: int = 500
     image_mode: str = "VP-SDE"
     real_n: int | None = None  # test images for FD / accuracy / diversity (None: all 10000)
+
+    @property
+    def stem(self) -> str:
+        """File name stem of the outputs."""
+        return "fashion_benchmark" if self.model == "teacher" else f"fashion_benchmark_{self.model}"
 
     def all_study_settings(self) -> tuple[str, ...]:
         extra = [s for s in (self.setting, self.paper_setting) if s not in self.study_settings]
@@ -114,6 +124,7 @@ def _summary(runs: list[dict], feats: dict[int, list[torch.Tensor]]) -> dict:
         "reward": statistics.fmean(rewards),
         "reward_se": statistics.stdev(rewards) / len(rewards) ** 0.5 if len(runs) > 1 else 0.0,
         "acc": statistics.fmean(r["acc"] for r in runs),
+        "acc_a": statistics.fmean(r["acc_a"] for r in runs),
         "diversity": statistics.fmean(divs) if divs else None,
         "wall": statistics.fmean(r["wall"] for r in runs),
         "nfe_used": sorted({r["nfe"] for r in runs}),
@@ -168,7 +179,7 @@ def run_grid(
 def run_all(cfg: Config, quiet: bool = False) -> tuple[dict, dict]:
     """Everything: ``(data, pictures)``; ``data`` is what goes to the JSON."""
     start = time.perf_counter()
-    bed = load_bed(cfg.real_n)
+    bed = load_bed(cfg.real_n, cfg.model)
     runs = len(cfg.classes) * cfg.seeds * len(cfg.modes) * len(cfg.methods)
     study_cost = sum(int(s.split()[0]) for s in cfg.all_study_settings())
     total = runs * (sum(cfg.nfes) + sum(cfg.paper_nfes))
@@ -195,19 +206,21 @@ def run_all(cfg: Config, quiet: bool = False) -> tuple[dict, dict]:
 def write_outputs(cfg: Config, data: dict, pictures: dict, out: Path) -> list[Path]:
     """Write the markdown (keeping hand-written notes), JSON and PNGs; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
-    md = out / "fashion_benchmark.md"
+    md = out / f"{cfg.stem}.md"
     notes = ""
     if md.exists() and NOTES_MARKER in md.read_text():
         notes = md.read_text().split(NOTES_MARKER, 1)[1]
     md.write_text(render_markdown(cfg, data) + "\n" + NOTES_MARKER + notes)
-    js = out / "fashion_benchmark.json"
+    js = out / f"{cfg.stem}.json"
     js.write_text(json.dumps(data, indent=1))
-    png = plot_reward_vs_nfe(cfg, data, out / "fashion_benchmark.png")
+    png = plot_reward_vs_nfe(cfg, data, out / f"{cfg.stem}.png")
     return [md, js, png, *save_images(cfg, data, pictures, out)]
 
 
 def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", choices=("teacher", "student"), default="teacher")
+    ap.add_argument("--methods", type=str, default=None, help="comma-separated labels")
     ap.add_argument("--quick", action="store_true", help="2 classes, 1 seed, NFE 50/100")
     ap.add_argument("--classes", type=str, default=None, help="comma-separated indices")
     ap.add_argument("--seeds", type=int, default=None)
@@ -221,6 +234,14 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     if args.quick:
         cfg = Config(classes=(0, 7), seeds=1, nfes=(50, 100), paper_nfes=(100,), study_n=100)
         cfg.study_settings = ()
+    cfg.model = args.model
+    if args.methods is not None:
+        known = {m[0]: m for m in FASHION_METHODS}
+        wanted = args.methods.split(",")
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            ap.error(f"--methods: unknown {unknown}; choose from {sorted(known)}")
+        cfg.methods = [known[w] for w in wanted]
     if args.classes is not None:
         cfg.classes = tuple(int(c) for c in args.classes.split(","))
     if args.seeds is not None:

@@ -78,7 +78,7 @@ def test_benchmark_core_tiny(bench, tmp_path):
     paths = mod.write_outputs(cfg, data, pictures, tmp_path)
     names = {p.name for p in paths}
     assert {"fashion_benchmark.md", "fashion_benchmark.json", "fashion_benchmark.png"} <= names
-    assert {"fashion_benchmark_images.png", "fashion_settings.png"} <= names
+    assert {"fashion_benchmark_images.png", "fashion_benchmark_settings.png"} <= names
     assert all(p.stat().st_size > 500 for p in paths)
     text = (tmp_path / "fashion_benchmark.md").read_text()
     assert "| rbf batched |" in text and "n/a (min 4)" in text and "plain (base)" in text
