@@ -36,14 +36,18 @@ def test_smc_population_matches_the_exact_tilt(mixture, interpolant, lam):
 
 @pytest.mark.parametrize("potential", ["max", "sum"])
 def test_other_potentials_keep_a_valid_final_weighting(mixture, potential):
-    res = search(
-        mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=400 * 20, shape=(2,), steps=20,
-        generator=torch.Generator().manual_seed(1), potential=potential, lam=4.0,
-    )  # fmt: skip
-    assert res.weights.sum() == pytest.approx(1.0) and (res.weights >= 0).all()
-    # the weighted population leans to the rewarded mode more than the prior's 20%
-    modes, _, _ = _weighted_stats(res, mixture)
-    assert modes[2] > 0.4
+    # These potentials' weights are degenerate (a few particles carry them), so one run is
+    # noisy: average the mode weight over four seeds.
+    found = []
+    for seed in range(4):
+        res = search(
+            mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=400 * 20, shape=(2,),
+            steps=20, generator=torch.Generator().manual_seed(seed), potential=potential, lam=4.0,
+        )  # fmt: skip
+        assert res.weights.sum() == pytest.approx(1.0) and (res.weights >= 0).all()
+        found.append(float(_weighted_stats(res, mixture)[0][2]))
+    # the weighted population leans to the rewarded mode (tilt: 0.58) more than the prior's 20%
+    assert sum(found) / len(found) > 0.4, found
 
 
 def test_resampling_schemes_are_unbiased():
