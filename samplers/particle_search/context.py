@@ -28,7 +28,7 @@ from ..steps import euler_step, start_state
 from .events import SearchControl, SearchEvent
 from .guidance import guidance_active, guided_x0
 from .ledger import Ledger, PickSearch, StopSearch
-from .population import Evaluated, mask_nonfinite
+from .population import Evaluated, cat_parts, int_list, mask_nonfinite
 from .result import StepRecord
 
 Reward = Callable[[torch.Tensor], torch.Tensor]
@@ -168,8 +168,8 @@ class SearchContext:
             x0s.append(x0.to(self.dtype))
             self.emit("nfe", s=s)
         if not guided:
-            return _cat(x0s), None, None
-        return _cat(x0s), _cat(guided_x0s), _cat(raws)
+            return cat_parts(x0s), None, None
+        return cat_parts(x0s), cat_parts(guided_x0s), cat_parts(raws)
 
     def _timed_reward(self, x0: torch.Tensor) -> torch.Tensor:
         start = time.perf_counter()
@@ -273,7 +273,7 @@ class SearchContext:
         """Append a trace record for population ``ev`` (``s`` defaults to the grid time of
         ``step``), hold ``ev`` for picks, emit a ``"step"`` event, then honour the control."""
         rewards = None if ev.reward is None else ev.reward.tolist()
-        parents_l = None if parents is None else _int_list(parents)
+        parents_l = None if parents is None else int_list(parents)
         s = self.grid[min(step, self.steps)] if s is None else s
         rec = StepRecord(step, s, nfe, rewards, parents_l, dict(events))
         self.ledger.trace.append(rec)
@@ -301,15 +301,3 @@ class SearchContext:
             population=self.ledger.latest_population,
         )  # fmt: skip
         self.callback(SearchEvent(**{**base, **fields}))
-
-
-def _int_list(values) -> list[int]:
-    """Plain ints; a tensor goes through one ``tolist()`` (element-wise iteration creates a
-    0-d tensor per item and cost SMC/SVDD ~20% of their per-step overhead)."""
-    if isinstance(values, torch.Tensor):
-        values = values.tolist()
-    return [int(v) for v in values]
-
-
-def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
