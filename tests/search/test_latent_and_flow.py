@@ -58,12 +58,12 @@ def test_split_search_returns_the_state_where_the_grid_stops(mixture):
     # finished sample is one of the full search's candidates (same keyed start noises).
     ode = SamplerSettings(interpolant="linear", stochastic=False, grid="sigmas")
     sig = torch.linspace(1.0, 0.0, 11)
-    kw = dict(method="bon", nfe_budget=8 * 10, shape=(2,), settings=ode)
-    full = search(
-        mixture.denoiser(), quadratic_reward, timesteps=sig, generator=generator_from_seed(3), **kw
-    )
-    part = search(mixture.denoiser(), quadratic_reward, timesteps=sig[:8], generator=generator_from_seed(3), **kw)  # fmt: skip
-    assert part.final_state.shape == (part.candidates.shape[0], 2) and full.final_state is None
+    kw = dict(method="bon", shape=(2,), settings=ode)
+    full = search(mixture.denoiser(), quadratic_reward, timesteps=sig, nfe_budget=8 * 10,
+                  generator=generator_from_seed(3), **kw)  # fmt: skip
+    part = search(mixture.denoiser(), quadratic_reward, timesteps=sig[:8], nfe_budget=8 * 7,
+                  generator=generator_from_seed(3), **kw)  # fmt: skip
+    assert part.final_state.shape == (8, 2) and full.final_state is None  # 8 particles each
     rest = sample_flow(
         lambda x, t: mixture.denoise(x, t), part.final_state[:1], sig[7:], settings=ode
     )
