@@ -19,6 +19,7 @@ state). Two tools:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -29,7 +30,7 @@ _GOLDEN = 0x9E37_79B9_7F4A_7C15
 
 def generator_from_seed(seed: int, salt: int = 0) -> torch.Generator:
     """CPU generator seeded with ``(seed XOR salt) mod 2^64`` (``seed`` any Python int)."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an integer; got {seed!r}")
     value = (int(seed) ^ int(salt)) & _UINT64
     return torch.Generator(device="cpu").manual_seed(value)
