@@ -11,12 +11,13 @@ from torch import nn
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.aesthetic import (  # noqa: E402
     CLIP_ID,
     HEAD_ID,

@@ -11,13 +11,14 @@ import torch
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_gradient,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.clip_score import CLIPScore, load_clip_score  # noqa: E402
 from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
 

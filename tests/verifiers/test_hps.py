@@ -10,12 +10,13 @@ from torch import nn
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.hps import MODEL_ID, TOKENIZER_ID, HPSv2, load_hps  # noqa: E402
 from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.openclip_model import VIT_H_14, OpenCLIP  # noqa: E402

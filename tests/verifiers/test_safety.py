@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from _fixtures_b import random_images
+from support.vlm_folders import random_images
 
 from flowsearch.verifiers.hf_loading import to_pil
 from flowsearch.verifiers.loading import MissingDependencyError

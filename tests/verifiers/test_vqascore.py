@@ -10,13 +10,13 @@ import torch
 
 pytest.importorskip("transformers")
 
-from _fixtures_b import (  # noqa: E402
+from support.tiny_tokenizers import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
+from support.vlm_folders import (  # noqa: E402
     random_images,
     save_tiny_instructblip_t5,
     save_tiny_llava_onevision,
     save_tiny_qwen25_vl,
 )
-from _tokenizers_b import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
 
 from flowsearch.verifiers.loading import MissingDependencyError, MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.vqascore import (  # noqa: E402

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from ..verifiers.base import Verifier
-from ..verifiers.loading import MissingWeightsError
+from flowsearch.verifiers.base import Verifier
+from flowsearch.verifiers.loading import MissingWeightsError
 
 
 def random_images(batch: int, height: int = 40, width: int = 56, seed: int = 0) -> torch.Tensor:

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..verifiers.blip_model import BlipRewardConfig
-from ..verifiers.openclip_model import OpenCLIP, OpenCLIPConfig
+from flowsearch.verifiers.blip_model import BlipRewardConfig
+from flowsearch.verifiers.openclip_model import OpenCLIP, OpenCLIPConfig
 
 WORDS = ["a", "photo", "of", "cat", "dog", "red", "car", "the", "hello", "world", "astronaut"]
 
@@ -205,7 +205,7 @@ def tiny_blip_config(vocab_size: int) -> BlipRewardConfig:
 
 def make_tiny_image_reward(folder: Path, seed: int = 0) -> tuple[Path, BlipRewardConfig]:
     """``ImageReward.pt`` (upstream keys + the unused extras), ``med_config.json``, ``tokenizer/``."""
-    from ..verifiers.blip_model import BlipCore
+    from flowsearch.verifiers.blip_model import BlipCore
 
     cfg = tiny_blip_config(write_bert_vocab(folder / "tokenizer") + 2)  # + [DEC], [ENC]
     core = init_params_(BlipCore(cfg), seed)
