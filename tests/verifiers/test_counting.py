@@ -32,7 +32,7 @@ from flowsearch.verifiers.detection import (  # noqa: E402
     nms,
     phrase_token_map,
 )
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 
 
 def test_parse_count_spec_forms():

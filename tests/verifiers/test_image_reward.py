@@ -20,6 +20,7 @@ from support.contract import (  # noqa: E402
 )
 
 from flowsearch.verifiers.blip_model import BlipRewardConfig  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.image_reward import (  # noqa: E402
     MODEL_ID,
     REWARD_MEAN,
@@ -28,7 +29,6 @@ from flowsearch.verifiers.image_reward import (  # noqa: E402
     ImageReward,
     load_image_reward,
 )
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
 
 PROMPTS = ["a photo of a cat", "the red car", "hello world"]
 

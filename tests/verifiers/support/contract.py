@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from flowsearch.verifiers.base import Verifier
-from flowsearch.verifiers.loading import MissingWeightsError
+from flowsearch.verifiers.files import MissingWeightsError
 
 
 def random_images(batch: int, height: int = 40, width: int = 56, seed: int = 0) -> torch.Tensor:
