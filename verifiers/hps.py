@@ -8,7 +8,7 @@ Preprocessing follows HPSv2's ``ResizeMaxSize(224)``: the longer side goes to 22
 the image is zero-padded to a centred square (pad value 0 *before* normalisation), then
 normalised with the OpenAI CLIP mean/std. Prompts are tokenised with the CLIP BPE
 (lower-cased, ``<|startoftext|> … <|endoftext|>``, truncated to 77 with the end token kept,
-padded with id 0). Facts, layout and costs: ``docs/verifiers/hps.md``.
+padded with id 0). Facts, layout and costs: ``docs/verifiers/hpsv2.md``.
 """
 
 from __future__ import annotations
