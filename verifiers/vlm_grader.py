@@ -162,7 +162,9 @@ class VLMGrader(Verifier):
     @torch.no_grad()
     def generate(self, images: torch.Tensor, prompts: list[str]) -> list[tuple[str, float]]:
         """Greedy replies and their confidences ``exp(mean log p)`` for one chunk."""
-        texts = [chat_text(self.processor, format_question(self.rubric, p, "rubric")) for p in prompts]
+        texts = [
+            chat_text(self.processor, format_question(self.rubric, p, "rubric")) for p in prompts
+        ]
         inputs = self.processor(
             text=texts, images=to_pil(images), return_tensors="pt", padding=True
         )
