@@ -65,7 +65,7 @@ class WeightSource:
         """One sentence: what to download, where to put it, where it is documented."""
         if self.bundled:
             return f"{self.title} ships its weights with its package; see {self.docs}."
-        files = ", ".join(self.files) if self.files else "its files"
+        files = ", ".join(f.replace("|", " or ") for f in self.files) or "its files"
         return (
             f"Download the public model '{self.model_id}' yourself (FlowSearch never downloads) "
             f"and place it in ComfyUI/{self.folder} (expected files: {files}), or pass the "

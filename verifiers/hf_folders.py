@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from .files import WeightSource, require_path
-from .hf_models import from_pretrained_checked, import_transformers
+from .files import WeightSource, require_files
+from .hf_models import HF_WEIGHT_FILES, from_pretrained_checked, import_transformers
 from .hf_processors import build_processor
 
 
@@ -34,9 +34,10 @@ def load_hf_model(
     eval mode on ``device`` with ``dtype`` and its parameters frozen.
     """
     transformers = import_transformers(source)
-    folder = require_path(path, source)
-    if not (folder / "config.json").is_file():
-        raise source.missing(f"'{folder}' is not a Hugging Face model folder (no config.json)")
+    needed = source.part(
+        subfolder=source.subfolder, model_id=source.model_id, files=("config.json", HF_WEIGHT_FILES)
+    )
+    folder = require_files(path, needed)
     config = transformers.AutoConfig.from_pretrained(
         str(folder), local_files_only=True, trust_remote_code=False
     )

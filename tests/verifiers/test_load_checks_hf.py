@@ -19,6 +19,7 @@ from support.checkpoint_edits import (  # noqa: E402
 from support.vlm_folders import save_tiny_owlv2, save_tiny_qwen25_vl  # noqa: E402
 
 from flowsearch.verifiers.counting import load_counting  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.vlm_grader import load_vlm_grader  # noqa: E402
 from flowsearch.verifiers.vqascore import load_vqascore  # noqa: E402
 
@@ -85,3 +86,14 @@ def test_extra_layers(request, tmp_path, family, fixture, layer):
     edit = duplicate_layer(prefix, last - 1, last)
     msg = refused(family, broken(request, tmp_path, fixture, edit))
     assert "layers the model does not have" in msg and f"{prefix}{last}." in msg
+
+
+@pytest.mark.parametrize("family, fixture, _", cases())
+def test_missing_weights_file(request, tmp_path, family, fixture, _):
+    folder = copy_folder(request.getfixturevalue(fixture), tmp_path / "no_weights")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(MissingWeightsError) as info:
+        LOADERS[family](folder)
+    msg = str(info.value)
+    assert "has no model.safetensors or model.safetensors.index.json" in msg
+    assert f"models/verifiers/{family}/" in msg and f"docs/verifiers/{family}.md" in msg
