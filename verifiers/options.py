@@ -149,7 +149,9 @@ def _checked(owner: str, spec: OptionSpec, value: Any) -> Any:
     if spec.type == "float" and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, want) or (want is not bool and isinstance(value, bool)):
-        raise ValueError(f"{where} must be a {spec.type}, got {value!r} ({type(value).__name__})")
+        raise ValueError(
+            f"{where} must be of type {spec.type}, got {value!r} ({type(value).__name__})"
+        )
     if spec.type == "float" and not math.isfinite(value):
         raise ValueError(f"{where} must be finite, got {value!r}")
     if spec.min is not None and value < spec.min:

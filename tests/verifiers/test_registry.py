@@ -75,9 +75,9 @@ def test_options_are_checked():
         CLIPScoreOptions(mode="softmax")
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         CLIPScoreOptions(batch_size=0)
-    with pytest.raises(ValueError, match="weight must be a float"):
+    with pytest.raises(ValueError, match="weight must be of type float"):
         CLIPScoreOptions(weight="2.5")
-    with pytest.raises(ValueError, match="batch_size must be a int"):
+    with pytest.raises(ValueError, match="batch_size must be of type int"):
         CLIPScoreOptions(batch_size=True)
     with pytest.raises(ValueError, match="not a torch device"):
         CLIPScoreOptions(device="gpu0")
