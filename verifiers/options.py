@@ -103,7 +103,7 @@ class LoaderOptions:
                     step=meta.get("step"),
                     choices=meta.get("choices"),
                     nullable=nullable,
-                )  # fmt: skip
+                )
             )
         return tuple(specs)
 
