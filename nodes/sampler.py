@@ -26,13 +26,13 @@ from ..samplers import (
     SAMPLE_FLOW_GRIDS,
     Interpolant,
     VPInterpolant,
+    generator_from_seed,
     get_diffusion,
     sample_flow,
 )
 
 GRID_CHOICES = SAMPLE_FLOW_GRIDS
 SDE_SEED_SALT = 0x9E37_79B9_7F4A_7C15  # XOR-ed into the seed: SDE stream != initial noise
-_UINT64 = (1 << 64) - 1
 
 
 def sde_generator(seed: int | None) -> torch.Generator:
@@ -40,8 +40,7 @@ def sde_generator(seed: int | None) -> torch.Generator:
 
     ``seed=None`` (a caller that passes no seed) counts as 0, so runs stay reproducible.
     """
-    value = (int(seed or 0) ^ SDE_SEED_SALT) & _UINT64
-    return torch.Generator(device="cpu").manual_seed(value)
+    return generator_from_seed(int(seed or 0), SDE_SEED_SALT)
 
 
 def make_interpolant(name: str, beta_min: float, beta_max: float) -> str | Interpolant:
