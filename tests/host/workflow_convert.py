@@ -13,7 +13,9 @@ front end pinned by ComfyUI 0.3.64 (``comfyui-frontend-package==1.27.10``):
   list or COMBO, ...) unless ``forceInput``. Extra values that never reach the API:
   ``control_after_generate`` after an INT that asks for it (or, when it does not say, is
   named ``seed`` / ``noise_seed``); after a combo that asks for it, the control and a
-  filter string; and an ``upload`` value after all inputs for a media-upload combo. A
+  filter string; after a remote combo (a file list the front end fetches), an auto-refresh
+  toggle and, if it has one, a refresh button; and an ``upload`` value after all inputs
+  for a media-upload combo. A
   linked widget keeps a (stale) value in ``widgets_values``; the link wins.
 - Modes: 0 runs; 2 (muted) and 4 (bypassed) nodes are left out. A link from a bypassed
   node goes to its input of the same slot when the types fit, else the first input of the
@@ -78,6 +80,9 @@ def widget_slots(node_info: Mapping[str, Any]) -> list[str | None]:
             if options.get("forceInput") or kind not in WIDGET_TYPES:
                 continue
             slots.append(name)
+            remote = options.get("remote")
+            if kind == "COMBO" and isinstance(remote, dict):  # auto-refresh toggle, button
+                slots += [None, None] if remote.get("refresh_button") else [None]
             control = options.get("control_after_generate")
             if kind == "INT" and (control if control is not None else name in SEED_NAMES):
                 slots.append(None)
