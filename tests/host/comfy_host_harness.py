@@ -15,9 +15,11 @@ import ComfyUI's own ``utils`` package before ``nodes``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -44,6 +46,20 @@ class ComfyHost:
     builtin_node_ids: frozenset[str]
     extras_failed: list[str] = field(default_factory=list)
     dirs: Any = None  # the session's `model_files.HostDirs`, set by the conftest fixture
+
+
+def outside_event_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, in a worker thread when this thread runs an event loop.
+
+    ComfyUI's loader and executor call ``asyncio.run``, which refuses to start inside a
+    running loop, and Playwright's sync API (the browser fixture) keeps one running.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 class GraphError(RuntimeError):
@@ -80,7 +96,9 @@ def boot(comfyui_path: str) -> ComfyHost:
 
     import nodes
 
-    failed = asyncio.run(nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False))
+    failed = outside_event_loop(
+        asyncio.run, nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False)
+    )
     builtin = frozenset(nodes.NODE_CLASS_MAPPINGS)
     from tiny_nodes import TEST_NODES
 
@@ -94,8 +112,9 @@ def boot(comfyui_path: str) -> ComfyHost:
 def load_pack(host: ComfyHost, pack_dir: str) -> list[str]:
     """Load the pack at ``pack_dir`` through ComfyUI's custom-node loader; new node ids."""
     before = set(host.nodes.NODE_CLASS_MAPPINGS)
-    ok = asyncio.run(
-        host.nodes.load_custom_node(pack_dir, host.builtin_node_ids, module_parent="custom_nodes")
+    ok = outside_event_loop(
+        asyncio.run,
+        host.nodes.load_custom_node(pack_dir, host.builtin_node_ids, module_parent="custom_nodes"),
     )
     if not ok:
         raise RuntimeError(f"ComfyUI's load_custom_node failed for {pack_dir} (see the log)")
@@ -147,6 +166,10 @@ def run_prompt(host: ComfyHost, prompt: dict[str, dict]) -> dict[str, list]:
     Returns each node's outputs (``outputs[node_id][output_index][batch_index]``). Raises
     `GraphError` with ComfyUI's message when validation (of any node) or execution fails.
     """
+    return outside_event_loop(_run_prompt, host, prompt)
+
+
+def _run_prompt(host: ComfyHost, prompt: dict[str, dict]) -> dict[str, list]:
     prompt_id = str(uuid.uuid4())
     valid, error, good_outputs, node_errors = asyncio.run(
         host.execution.validate_prompt(prompt_id, prompt, None)

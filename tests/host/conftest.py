@@ -157,19 +157,22 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def comfy_server(
-    tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path, request: pytest.FixtureRequest
+    host_dirs: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    artifacts_dir: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Any]:
-    """A ComfyUI server (``main.py --cpu``, loopback, free port) with this pack and the test
-    nodes loaded, tiny models in its models folder: a `comfy_server.ComfyServer` (``url``,
-    ``queue_prompt``, ``wait_for``, ``object_info``, ``log_text``). Its log is copied to
-    the artifacts folder when any test of the session failed."""
-    if not COMFYUI_PATH:
-        pytest.skip(SKIP_REASON)
+    """A ComfyUI server (``main.py --cpu``, loopback, free port, ~10-30 s to start) with
+    this pack and the test nodes loaded and the session's models folder (``host_dirs``)
+    through ``extra_model_paths.yaml``: a `comfy_server.ComfyServer` (``url``, ``run``,
+    ``queue_prompt``, ``wait_for``, ``object_info``, ``get_json``, ``log_text``). Its log
+    is copied to the artifacts folder when any test of the session failed."""
     from comfy_server import ComfyServer
+    from model_files import write_extra_model_paths
 
-    server = ComfyServer.start(
-        COMFYUI_PATH, PACK_DIR, tmp_path_factory.mktemp("comfy_server"), pack_name="flowsearch"
-    )
+    workdir = tmp_path_factory.mktemp("comfy_server")
+    models_yaml = write_extra_model_paths(host_dirs, workdir / "extra_model_paths.yaml")
+    server = ComfyServer.start(COMFYUI_PATH, PACK_DIR, workdir, models_yaml=models_yaml)
     try:
         yield server
     finally:
@@ -181,10 +184,12 @@ def comfy_server(
             print(f"\nComfyUI server log: {log}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Playwright's Chromium = Debian's ``/usr/bin/chromium`` (headless); skips with the
-    reason when Playwright or chromium is missing."""
+    """Playwright's Chromium = Debian's ``/usr/bin/chromium`` (headless, ~1 s to start);
+    skips with the reason when Playwright or chromium is missing. Module-scoped: Playwright's
+    sync API keeps an event loop running, so a plain ``asyncio.run`` in a test fails while
+    it lives (the harness's ComfyUI calls step around it, `outside_event_loop`)."""
     from browser_harness import launch_chromium
 
     with launch_chromium() as chromium:

@@ -14,7 +14,7 @@ assumes full-size dimensions. Graphs swap those loaders for the test nodes of `t
 
 `register_in_process` points this process's ``folder_paths`` at the folder (models first in
 every list, output/input/temp/user replaced); `write_extra_model_paths` writes the
-``extra_model_paths.yaml`` that gives a ComfyUI server the same models and custom nodes.
+``extra_model_paths.yaml`` that gives a ComfyUI server the same models.
 """
 
 from __future__ import annotations
@@ -113,12 +113,11 @@ def register_in_process(dirs: HostDirs) -> None:
 
 
 def write_extra_model_paths(dirs: HostDirs, path: Path) -> Path:
-    """An ``extra_model_paths.yaml`` naming every model folder under ``dirs.models`` and
-    ``dirs.custom_nodes`` (ComfyUI's ``--extra-model-paths-config`` reads it)."""
+    """An ``extra_model_paths.yaml`` naming every model folder under ``dirs.models``, listed
+    first (ComfyUI's ``--extra-model-paths-config`` reads it)."""
     lines = ["flowsearch_tests:", f"  base_path: {dirs.root}", "  is_default: true"]
     for sub in sorted(p for p in dirs.models.iterdir() if p.is_dir()):
         lines.append(f"  {sub.name}: models/{sub.name}")
-    lines.append("  custom_nodes: custom_nodes")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
