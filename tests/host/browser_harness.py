@@ -114,3 +114,41 @@ def wait_for_comfy_app(page: Any, timeout_ms: float = 60_000) -> None:
         " && Object.keys(window.LiteGraph.registered_node_types || {}).length > 100",
         timeout=timeout_ms,
     )
+
+
+def queue_from_page(page: Any, prompt: dict) -> str:
+    """``POST /prompt`` from the page with the page's own websocket client id, so the
+    server's progress and custom events for this prompt go to this page; the prompt id."""
+    answer = page.evaluate(
+        """async (prompt) => {
+            const api = window.app.api
+            const response = await fetch(api.apiURL('/prompt'), {
+                method: 'POST',
+                headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({prompt, client_id: api.clientId}),
+            })
+            return {status: response.status, body: await response.json()}
+        }""",
+        prompt,
+    )
+    if answer["status"] != 200:
+        raise AssertionError(
+            f"POST /prompt from the page answered {answer['status']}: {answer['body']}"
+        )
+    return answer["body"]["prompt_id"]
+
+
+def record_socket_events(page: Any, types: tuple[str, ...] = ("executing", "progress")) -> None:
+    """Start keeping the server's websocket events of ``types`` (the front end's
+    ``api`` event bus) in ``window.__flowsearchEvents`` as ``{type, detail}``; read them
+    with ``page.evaluate("() => window.__flowsearchEvents")``."""
+    page.evaluate(
+        """(types) => {
+            window.__flowsearchEvents = []
+            for (const type of types) {
+                window.app.api.addEventListener(type, (event) =>
+                    window.__flowsearchEvents.push({type, detail: event.detail}))
+            }
+        }""",
+        list(types),
+    )

@@ -12,7 +12,12 @@ import json
 import urllib.parse
 from pathlib import Path
 
-from browser_harness import is_known_front_end_error, wait_for_comfy_app
+from browser_harness import (
+    is_known_front_end_error,
+    queue_from_page,
+    record_socket_events,
+    wait_for_comfy_app,
+)
 from comfy_host_harness import sampling_prompt
 from model_files import FLUX_VAE_FILE
 from workflow_convert import ui_to_api
@@ -22,14 +27,15 @@ PACK_NODE = "FlowSearch_StochasticSampler"
 TEST_NODES = {"FlowSearchTest_TinyUNet", "FlowSearchTest_TinyCLIP", "FlowSearchTest_TinyVAE"}
 
 
-def tiny_image_prompt() -> dict:
+def tiny_image_prompt(noise_seed: int = 0) -> dict:
     """Tiny FLUX + our stochastic sampler, 2 steps, decoded by the tiny ``ae.safetensors``
-    through the real VAELoader and saved by SaveImage."""
+    through the real VAELoader and saved by SaveImage. (The server caches node outputs:
+    a new ``noise_seed`` makes the sampler run again.)"""
     sampler = {"class_type": PACK_NODE, "inputs": {"interpolant": "linear", "stochastic": True}}
     sampler["inputs"].update(
         diffusion="square", diffusion_scale=3.0, grid="sigmas", beta_min=0.1, beta_max=20.0
     )
-    prompt = sampling_prompt(sampler, steps=2)
+    prompt = sampling_prompt(sampler, steps=2, noise_seed=noise_seed)
     del prompt["8"]  # the latent sink: SaveImage is the output here
     prompt["13"] = {"class_type": "VAELoader", "inputs": {"vae_name": FLUX_VAE_FILE}}
     prompt["14"] = {"class_type": "VAEDecode", "inputs": {"samples": ["7", 0], "vae": ["13", 0]}}
@@ -74,6 +80,18 @@ def test_front_end_loads_and_converts_like_our_converter(page, comfy_server, art
         return {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()}
 
     assert strip(front_end) == strip(ours)
+
+    # A prompt queued from the page reports its progress to the page's socket.
+    record_socket_events(page, ("executing", "progress", "executed"))
+    prompt_id = queue_from_page(page, tiny_image_prompt(noise_seed=7))
+    comfy_server.wait_for(prompt_id)
+    page.wait_for_function(  # the front end's "executing null": the prompt is done
+        "() => window.__flowsearchEvents.some(e => e.type === 'executing' && e.detail === null)"
+    )
+    events = page.evaluate("() => window.__flowsearchEvents")
+    steps = [e["detail"] for e in events if e["type"] == "progress" and e["detail"]["node"] == "7"]
+    assert [s["value"] for s in steps][-1:] == [2] and steps[-1]["max"] == 2
+    assert any(e["type"] == "executed" and e["detail"]["node"] == "15" for e in events)
     page.wait_for_timeout(500)  # let the canvas draw the loaded graph
     page.screenshot(path=str(artifacts_dir / "comfyui_front_end.png"))
     assert page.console_errors == [], "\n".join(page.console_errors)
