@@ -197,7 +197,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, comfy_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(
+    browser: Any, comfy_server: Any, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """A fresh browser page (1280x800) with ``page.console_errors`` (console ``error``
     messages and uncaught page errors, as strings), not yet navigated: ``page.goto(
     comfy_server.url)``. A screenshot goes to the artifacts folder when the test fails."""
@@ -207,7 +209,7 @@ def page(browser: Any, comfy_server: Any, request: pytest.FixtureRequest) -> Ite
         yield p
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
-            p.screenshot(path=str(ARTIFACTS_DIR / f"{request.node.name}-failure.png"))
+            p.screenshot(path=str(artifacts_dir / f"{request.node.name}-failure.png"))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -97,7 +97,7 @@ def test_front_end_loads_and_converts_like_our_converter(page, comfy_server, art
     assert page.console_errors == [], "\n".join(page.console_errors)
 
 
-def test_console_filter_keeps_every_other_error(comfy_host):
+def test_console_filter_keeps_every_other_error():
     known = (
         "Failed to load resource: the server responded with a status of 404 (Not Found) "
         "(http://127.0.0.1:8188/api/userdata/user.css:0)"
