@@ -20,7 +20,7 @@ from browser_harness import (
 )
 from comfy_host_harness import sampling_prompt
 from model_files import FLUX_VAE_FILE
-from workflow_convert import ui_to_api
+from workflow_convert import ui_to_api, widget_slots
 
 WORKFLOW = Path(__file__).resolve().parent / "workflows" / "flux_dev_sampler_custom_advanced.json"
 PACK_NODE = "FlowSearch_StochasticSampler"
@@ -70,6 +70,31 @@ def test_front_end_loads_and_converts_like_our_converter(page, comfy_server, art
     wait_for_comfy_app(page)
     registered = page.evaluate("() => Object.keys(window.LiteGraph.registered_node_types)")
     assert PACK_NODE in registered and TEST_NODES <= set(registered)
+
+    # The converter's widget order is the front end's, for our nodes and tricky core ones.
+    info = comfy_server.object_info()
+    kinds = sorted(n for n in info if n.startswith(("FlowSearch", "FlowSearchTest_")))
+    kinds += ["KSampler", "RandomNoise", "EmptySD3LatentImage"]
+    create = (
+        "(kinds) => kinds.map(k => (window.LiteGraph.createNode(k).widgets || [])"
+        "  .map(w => w.name))"
+    )
+    drawn = page.evaluate(create, kinds)
+    # Image loaders with an empty input folder ask the server for a preview of no file
+    # (404/400 console errors): their errors are dropped, theirs alone.
+    seen = len(page.console_errors)
+    drawn += page.evaluate(create, ["LoadImage", "LoadImageOutput"])
+    kinds += ["LoadImage", "LoadImageOutput"]
+    for _ in range(50):  # both previews failed (the errors arrive asynchronously)
+        if len(page.console_errors) >= seen + 2:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)
+    del page.console_errors[seen:]
+    for kind, names in zip(kinds, drawn):
+        slots = widget_slots(info[kind])
+        assert len(names) == len(slots), (kind, names, slots)
+        assert [n for n, s in zip(names, slots) if s is not None] == [s for s in slots if s], kind
 
     workflow = json.loads(WORKFLOW.read_text(encoding="utf-8"))
     page.evaluate("async (wf) => { await window.app.loadGraphData(wf) }", workflow)
