@@ -3,7 +3,7 @@
 Set ``COMFYUI_PATH`` to a ComfyUI checkout whose requirements are installed in the running
 environment (recipe: docs/testing.md). Without it every test here is skipped, with the
 reason, and ComfyUI is never imported. All tests here carry the ``host`` marker; the ones
-that use a real server and browser also carry ``browser``.
+that use a real server carry ``server``, those that use the browser also ``browser``.
 
 In-process fixtures (ComfyUI booted once per session):
 ``comfy_host``, ``host_dirs``, ``pack_node_ids``, ``run_graph``, ``object_info``,
@@ -32,16 +32,18 @@ SKIP_REASON = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "browser: needs a ComfyUI server, Playwright and Debian's chromium"
-    )
+    config.addinivalue_line("markers", "server: starts a real ComfyUI server (session-wide)")
+    config.addinivalue_line("markers", "browser: needs Playwright and Debian's chromium")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if HOST_DIR in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.host)
-            if {"page", "browser"} & set(getattr(item, "fixturenames", ())):
+            fixtures = set(getattr(item, "fixturenames", ()))
+            if "comfy_server" in fixtures:
+                item.add_marker(pytest.mark.server)
+            if {"page", "browser"} & fixtures:
                 item.add_marker(pytest.mark.browser)
 
 
