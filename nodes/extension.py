@@ -1,0 +1,15 @@
+"""The pack's `ComfyExtension`: which nodes ComfyUI registers."""
+
+from __future__ import annotations
+
+from comfy_api.latest import ComfyExtension, io
+
+from .sampler import FlowSearchSampler
+from .schedule_node import FlowSearchTimeSchedule
+
+
+class FlowSearchExtension(ComfyExtension):
+    """The FlowSearch node pack."""
+
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return [FlowSearchSampler, FlowSearchTimeSchedule]
