@@ -90,10 +90,11 @@ class SpecNode(io.ComfyNode):
     def validate_inputs(cls, **values: Any) -> bool | str:
         errors = cls.SPEC.check_values(values)
         if not errors:
-            errors = cls.checks({k: v for k, v in values.items() if v is not None})
+            errors = cls.checks(values)
         return "; ".join(errors) or True
 
     @classmethod
     def checks(cls, values: dict[str, Any]) -> list[str]:
-        """Cross-input rules on the known constants (override; ``[]`` = fine)."""
+        """Cross-input rules on the constants (override; ``[]`` = fine). A linked input is
+        present with value ``None``; an unconnected optional input is absent."""
         return []

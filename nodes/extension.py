@@ -6,10 +6,16 @@ from comfy_api.latest import ComfyExtension, io
 
 from .sampler import FlowSearchSampler
 from .schedule_node import FlowSearchTimeSchedule
+from .verifier_nodes import FlowSearchScoreImages, FlowSearchVerifierEnsemble
 
 
 class FlowSearchExtension(ComfyExtension):
     """The FlowSearch node pack."""
 
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [FlowSearchSampler, FlowSearchTimeSchedule]
+        return [
+            FlowSearchSampler,
+            FlowSearchTimeSchedule,
+            FlowSearchScoreImages,
+            FlowSearchVerifierEnsemble,
+        ]
