@@ -6,7 +6,6 @@ Pure data (never imports ComfyUI); the node classes build their schemas from the
 from __future__ import annotations
 
 from ..samplers import DIFFUSIONS, INTERPOLANTS
-from .regime import PRESETS
 from .schedule import SCHEDULE_GRIDS
 from .spec import Field, NodeSpec, Output
 
@@ -147,7 +146,18 @@ TIME_SCHEDULE = NodeSpec(
     ),
 )
 
-PRESET_NAMES = ("auto", *PRESETS)
+SAMPLING_MODE = NodeSpec(
+    node_id="FlowSearch_SamplingMode",
+    display_name="FlowSearch Sampling Mode",
+    category="FlowSearch/methods",
+    description=(
+        "Explicit sampling settings for a FlowSearch method node (connect to its "
+        "sampling_settings input; overrides its sampling choice): the path, SDE or ODE, the "
+        "diffusion g(s), the time grid and the VP betas. Defaults: the RBF paper's VP-SDE."
+    ),
+    inputs=sampling_fields(interpolant="vp", grid="adaptive"),
+    outputs=(Output("sampling_settings", "FLOWSEARCH_SAMPLING", "Connect to a method node."),),
+)
 
 
 def beta_checks(values: dict) -> list[str]:

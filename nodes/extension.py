@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
+from .method_nodes import METHOD_NODES, FlowSearchSamplingMode
 from .sampler import FlowSearchSampler
 from .schedule_node import FlowSearchTimeSchedule
 from .verifier_nodes import FlowSearchScoreImages, FlowSearchVerifierEnsemble
@@ -18,4 +19,6 @@ class FlowSearchExtension(ComfyExtension):
             FlowSearchTimeSchedule,
             FlowSearchScoreImages,
             FlowSearchVerifierEnsemble,
+            *METHOD_NODES,
+            FlowSearchSamplingMode,
         ]
