@@ -24,7 +24,11 @@ class MethodNode(SpecNode):
 
     @classmethod
     def checks(cls, values: dict[str, Any]) -> list[str]:
-        options = {k: v for k, v in values.items() if k not in ("sampling", "sampling_settings")}
+        options = {
+            k: v
+            for k, v in values.items()
+            if k not in ("sampling", "sampling_settings", "guidance_scale")
+        }
         if None in options.values():
             return []  # a linked option: the record checks it when the node runs
         try:
@@ -34,9 +38,12 @@ class MethodNode(SpecNode):
         return []
 
     @classmethod
-    def execute(cls, sampling: str, sampling_settings=None, **options: Any) -> io.NodeOutput:
+    def execute(
+        cls, guidance_scale: float, sampling: str, sampling_settings=None, **options: Any
+    ) -> io.NodeOutput:
         record = options_from_widgets(cls.METHOD, options)
-        return io.NodeOutput(MethodChoice(cls.METHOD, record, sampling, sampling_settings))
+        choice = MethodChoice(cls.METHOD, record, guidance_scale, sampling, sampling_settings)
+        return io.NodeOutput(choice)
 
 
 def _method_node(method: str) -> type[MethodNode]:

@@ -47,14 +47,13 @@ class MethodInfo:
     hints: dict[str, Hint]
 
 
-GUIDANCE = Hint(
-    "Gradient guidance 1/beta: adds guidance_scale * grad r(x0_hat(x)) to the score. Needs "
-    "a differentiable verifier (and a differentiable decode); 0 = off. Costs a backward "
-    "pass per NFE.",
-    0.0,
-    1000.0,
-    0.01,
+GUIDANCE_TIP = (
+    "Gradient guidance 1/beta: adds guidance_scale * grad r(x0_hat(x)) to the score "
+    "(a search-level setting, for every method). Needs a differentiable verifier; 0 = off. "
+    "Each guided NFE also costs a backward pass."
 )
+#: guidance_scale per method node (DPS is best-of-N with guidance: it must be > 0)
+GUIDANCE_DEFAULT = {"dps": 1.0}
 
 INFO: dict[str, MethodInfo] = {
     "bon": MethodInfo(
@@ -131,7 +130,6 @@ INFO: dict[str, MethodInfo] = {
         {
             "children": Hint("K: children per particle and step.", 1, 1024),
             "lookahead": Hint("Fixed to 1 for SVDD (use CoDe for more).", fixed=True),
-            "guidance_scale": GUIDANCE,
         },
     ),
     "code": MethodInfo(
@@ -141,7 +139,6 @@ INFO: dict[str, MethodInfo] = {
         {
             "children": Hint("K: children per particle and selection.", 1, 1024),
             "lookahead": Hint("L: steps each child runs before the selection.", 1, 1000),
-            "guidance_scale": GUIDANCE,
         },
     ),
     "rbf": MethodInfo(
@@ -164,7 +161,6 @@ INFO: dict[str, MethodInfo] = {
                 1,
                 1024,
             ),
-            "guidance_scale": GUIDANCE,
         },
     ),
     "dps": MethodInfo(
@@ -172,7 +168,7 @@ INFO: dict[str, MethodInfo] = {
         "DPS (gradient guidance)",
         "Best-of-N with gradient guidance (DPS): N trajectories whose score is tilted by "
         "guidance_scale * grad r(x0_hat); needs a differentiable verifier.",
-        {"guidance_scale": Hint(GUIDANCE.tooltip, 0.001, 1000.0, 0.01)},
+        {},
     ),
 }
 
@@ -203,6 +199,8 @@ def option_fields(method: str) -> tuple[Field, ...]:
     types = typing.get_type_hints(record)
     fields = []
     for f in dataclasses.fields(record):
+        if f.name == "guidance_scale":  # search-level in the core: see `guidance_field`
+            continue
         hint = INFO[method].hints[f.name]
         if hint.fixed:
             continue
@@ -231,6 +229,14 @@ def option_fields(method: str) -> tuple[Field, ...]:
     return tuple(fields)
 
 
+def guidance_field(method: str) -> Field:
+    default = GUIDANCE_DEFAULT.get(method, 0.0)
+    return Field(
+        "guidance_scale", "FLOAT", GUIDANCE_TIP, default, min=0.001 if default else 0.0,
+        max=1000.0, step=0.01,
+    )  # fmt: skip
+
+
 def method_spec(method: str) -> NodeSpec:
     info = INFO[method]
     return NodeSpec(
@@ -238,7 +244,7 @@ def method_spec(method: str) -> NodeSpec:
         display_name=f"FlowSearch Method: {info.title}",
         category="FlowSearch/methods",
         description=info.description,
-        inputs=option_fields(method) + SAMPLING_FIELDS,
+        inputs=(*option_fields(method), guidance_field(method), *SAMPLING_FIELDS),
         outputs=(Output("method", METHOD_TYPE, "Connect to FlowSearch Flow Search."),),
     )
 

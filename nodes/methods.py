@@ -21,6 +21,7 @@ from .regime import PRESETS, ModelFacts, auto_settings
 class MethodChoice:
     method: str
     options: Any  # the method's frozen options record
+    guidance_scale: float = 0.0  # search-level gradient guidance (dps: > 0)
     sampling: str = "auto"  # "auto" or a name in regime.PRESETS
     settings: dict[str, Any] | None = None  # explicit settings; win over `sampling`
 
@@ -51,7 +52,7 @@ def options_from_widgets(method: str, values: dict[str, Any]) -> Any:
     hints = INFO[method].hints
     kwargs = {}
     for f in dataclasses.fields(record):
-        if f.name not in values or hints[f.name].fixed:
+        if f.name not in values or f.name == "guidance_scale" or hints[f.name].fixed:
             continue
         value = values[f.name]
         if hints[f.name].none_means is not None and value == 0:
@@ -69,10 +70,10 @@ def resolve(choice: MethodChoice, facts: ModelFacts) -> ResolvedMethod:
         how = {"requested": "auto", "regime": regime, "why": why, "preset": preset}
     else:
         settings, how = dict(PRESETS[choice.sampling]), {"requested": choice.sampling}
-    guidance = float(getattr(choice.options, "guidance_scale", 0.0) or 0.0)
     return ResolvedMethod(
-        choice.method, choice.options, settings, guidance, how | {"model": facts.describe()}
-    )
+        choice.method, choice.options, settings, choice.guidance_scale,
+        how | {"model": facts.describe()},
+    )  # fmt: skip
 
 
 SETTINGS_FIELDS = (
