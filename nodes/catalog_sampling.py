@@ -5,11 +5,10 @@ Pure data (never imports ComfyUI); the node classes build their schemas from the
 
 from __future__ import annotations
 
-from ..samplers import DIFFUSIONS, INTERPOLANTS
+from ..samplers import DIFFUSIONS, INTERPOLANTS, SamplerSettings
+from ..samplers.settings import SETTINGS_GRIDS
 from .schedule import SCHEDULE_GRIDS
 from .spec import Field, NodeSpec, Output
-
-SAMPLER_GRIDS = ("sigmas", "uniform", "adaptive")
 
 INTERPOLANT_TIP = (
     "Path to sample on. linear: the model's own (rectified flow, FLUX). vp: the "
@@ -23,32 +22,33 @@ BETA_MIN_TIP = (
 BETA_MAX_TIP = "VP path only: beta_max of the VP schedule (paper: 20). Must exceed beta_min."
 
 
-def sampling_fields(
-    *, interpolant: str, grid: str, grids: tuple[str, ...] = SAMPLER_GRIDS
-) -> tuple[Field, ...]:
-    """The sampling-mode group shared by the sampler and the Sampling Mode node."""
+def sampling_fields() -> tuple[Field, ...]:
+    """The sampling-mode group of the sampler and the Sampling Mode node: the fields of the
+    core's `SamplerSettings`, with its defaults (the RBF paper's VP-SDE, g = 3 s^2, on the
+    adaptive grid)."""
+    d = SamplerSettings()
     return (
-        Field("interpolant", "COMBO", INTERPOLANT_TIP, interpolant, options=tuple(INTERPOLANTS)),
+        Field("interpolant", "COMBO", INTERPOLANT_TIP, d.interpolant, options=tuple(INTERPOLANTS)),
         Field(
             "stochastic",
             "BOOLEAN",
             "On: the same-marginal SDE with diffusion g(s) (diverse samples, what search "
             "selects from). Off: the deterministic probability-flow ODE (Euler).",
-            True,
+            d.stochastic,
         ),
         Field(
             "diffusion",
             "COMBO",
             "SDE noise schedule g(s): square = scale * s^2 (paper: 3 s^2), constant = scale, "
             "sigma = scale * sigma(s), zero = ODE.",
-            "square",
+            d.diffusion,
             options=tuple(DIFFUSIONS),
         ),
         Field(
             "diffusion_scale",
             "FLOAT",
             "Scale of g(s); 0 gives the ODE. The paper uses 3 with square.",
-            3.0,
+            d.diffusion_scale,
             min=0.0,
             max=100.0,
             step=0.1,
@@ -59,11 +59,11 @@ def sampling_fields(
             "Time grid. sigmas: the connected SIGMAS, mapped to the path's time at equal SNR. "
             "uniform / adaptive: as many steps as the SIGMAS have, uniform or the paper's "
             "adaptive grid sqrt(1 - (k/M)^2) in the path's own time.",
-            grid,
-            options=grids,
+            d.grid,
+            options=SETTINGS_GRIDS,
         ),
-        Field("beta_min", "FLOAT", BETA_MIN_TIP, 0.1, min=0.001, max=100.0, step=0.01),
-        Field("beta_max", "FLOAT", BETA_MAX_TIP, 20.0, min=0.01, max=1000.0, step=0.1),
+        Field("beta_min", "FLOAT", BETA_MIN_TIP, d.beta_min, min=0.001, max=100.0, step=0.01),
+        Field("beta_max", "FLOAT", BETA_MAX_TIP, d.beta_max, min=0.01, max=1000.0, step=0.1),
     )
 
 
@@ -77,7 +77,7 @@ SAMPLER = NodeSpec(
         "optionally on the VP path by SNR matching (Kim et al. 2025). Connect to "
         "SamplerCustomAdvanced; the SDE noise is seeded by the NOISE node's seed."
     ),
-    inputs=sampling_fields(interpolant="linear", grid="sigmas"),
+    inputs=sampling_fields(),
     outputs=(Output("SAMPLER", "SAMPLER", "Plug into SamplerCustomAdvanced / SamplerCustom."),),
 )
 
@@ -155,7 +155,7 @@ SAMPLING_MODE = NodeSpec(
         "sampling_settings input; overrides its sampling choice): the path, SDE or ODE, the "
         "diffusion g(s), the time grid and the VP betas. Defaults: the RBF paper's VP-SDE."
     ),
-    inputs=sampling_fields(interpolant="vp", grid="adaptive"),
+    inputs=sampling_fields(),
     outputs=(Output("sampling_settings", "FLOWSEARCH_SAMPLING", "Connect to a method node."),),
 )
 

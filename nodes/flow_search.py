@@ -10,7 +10,6 @@ and writes the JSON report and the reward-vs-NFE plot.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import comfy.model_management
 import comfy.utils

@@ -62,7 +62,13 @@ class FlowSearchSamplingMode(SpecNode):
 
     @classmethod
     def checks(cls, values: dict) -> list[str]:
-        return beta_checks(values)
+        if None in values.values():
+            return beta_checks(values)
+        try:
+            settings_from_widgets(values)
+        except ValueError as err:
+            return [str(err)]
+        return []
 
     @classmethod
     def execute(cls, **values: Any) -> io.NodeOutput:

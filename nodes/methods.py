@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..samplers import METHODS
+from ..samplers import METHODS, SamplerSettings
 from .method_specs import INFO
 from .regime import PRESETS, ModelFacts, auto_settings
 
@@ -23,7 +23,7 @@ class MethodChoice:
     options: Any  # the method's frozen options record
     guidance_scale: float = 0.0  # search-level gradient guidance (dps: > 0)
     sampling: str = "auto"  # "auto" or a name in regime.PRESETS
-    settings: dict[str, Any] | None = None  # explicit settings; win over `sampling`
+    settings: SamplerSettings | None = None  # explicit settings; win over `sampling`
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -40,7 +40,7 @@ class ResolvedMethod:
 
     method: str
     options: Any
-    settings: dict[str, Any]
+    settings: SamplerSettings
     guidance_scale: float
     choice: dict[str, Any]
 
@@ -63,13 +63,15 @@ def options_from_widgets(method: str, values: dict[str, Any]) -> Any:
 
 def resolve(choice: MethodChoice, facts: ModelFacts) -> ResolvedMethod:
     if choice.settings is not None:
-        settings, how = dict(choice.settings), {"requested": "sampling_settings input"}
+        settings, how = choice.settings, {"requested": "sampling_settings input"}
     elif choice.sampling == "auto":
-        regime, why, settings = auto_settings(facts)
-        preset = next(name for name, p in PRESETS.items() if p == settings)
+        regime, why, fields = auto_settings(facts)
+        preset = next(name for name, p in PRESETS.items() if p == fields)
+        settings = SamplerSettings(**fields)
         how = {"requested": "auto", "regime": regime, "why": why, "preset": preset}
     else:
-        settings, how = dict(PRESETS[choice.sampling]), {"requested": choice.sampling}
+        settings = SamplerSettings(**PRESETS[choice.sampling])
+        how = {"requested": choice.sampling, "preset": choice.sampling}
     return ResolvedMethod(
         choice.method, choice.options, settings, choice.guidance_scale,
         how | {"model": facts.describe()},
@@ -87,6 +89,10 @@ SETTINGS_FIELDS = (
 )
 
 
-def settings_from_widgets(values: dict[str, Any]) -> dict[str, Any]:
-    """Sampling settings from the Sampling Mode node's widgets."""
-    return {name: values[name] for name in SETTINGS_FIELDS}
+def settings_from_widgets(values: dict[str, Any]) -> SamplerSettings:
+    """The core's `SamplerSettings` from the Sampling Mode node's widgets (the betas only
+    for the VP path: the record refuses them elsewhere)."""
+    fields = {name: values[name] for name in SETTINGS_FIELDS}
+    if fields["interpolant"] != "vp":
+        del fields["beta_min"], fields["beta_max"]
+    return SamplerSettings(**fields)

@@ -101,7 +101,7 @@ def flow_search_function(
             job.results[b] = result
 
         best.append(
-            search_flow(
+            _search_item(
                 view,
                 x[b : b + 1],
                 sigmas,
@@ -125,6 +125,21 @@ def flow_search_function(
         if comfy.model_management.processing_interrupted():
             break  # the node raises ComfyUI's interruption; later items never start
     return torch.cat(best) if len(best) == x.shape[0] else torch.cat(best + [x[len(best) :]])
+
+
+def _search_item(*args: Any, **kwargs: Any) -> torch.Tensor:
+    """`search_flow` for one item; a budget below the method's minimum also names the SIGMAS
+    (the runners check it before their first NFE)."""
+    try:
+        return search_flow(*args, **kwargs)
+    except ValueError as err:
+        if "is too small for method" not in str(err):
+            raise
+        steps = len(args[2]) - 1
+        raise ValueError(
+            f"{err}. The connected SIGMAS have {steps} steps; raise nfe_budget on the Flow "
+            "Search node or use fewer steps"
+        ) from None
 
 
 def search_sampler(job: SearchJob) -> comfy.samplers.KSAMPLER:

@@ -80,7 +80,9 @@ def option_field(spec: Any) -> Field | None:
         default = low if default is None else default
         tip = f"{tip} ({low} = the default)"
     step = spec.step if spec.step is not None else (None if is_int else 0.01)
-    return Field(spec.name, "INT" if is_int else "FLOAT", tip, default, min=low, max=high, step=step)
+    return Field(
+        spec.name, "INT" if is_int else "FLOAT", tip, default, min=low, max=high, step=step
+    )
 
 
 def loader_spec(availability: Any, entries: tuple[str, ...] = ()) -> NodeSpec:
@@ -89,8 +91,10 @@ def loader_spec(availability: Any, entries: tuple[str, ...] = ()) -> NodeSpec:
     title = TITLES.get(family, family)
     fields = [model_field(availability, entries)] if availability.needs_weights else []
     fields += [f for s in availability.schema() if (f := option_field(s)) is not None]
-    grad = "differentiable (usable for gradient guidance)" if availability.differentiable else (
-        "not differentiable"
+    grad = (
+        "differentiable (usable for gradient guidance)"
+        if availability.differentiable
+        else ("not differentiable")
     )
     return NodeSpec(
         node_id=node_id(family),
