@@ -76,4 +76,4 @@ def test_sampling_mode_overrides_the_choice(run):
         },
     }
     choice = run(graph)["m"][0][0]
-    assert choice.settings["interpolant"] == "linear" and choice.settings["stochastic"] is False
+    assert choice.settings.interpolant == "linear" and choice.settings.stochastic is False
