@@ -7,7 +7,13 @@
 - ``FlowSearchTest_TinyFluxDev``: a tiny FLUX.1-dev-type model (ComfyUI config ``Flux``:
   guidance embedding, model type ``FLUX``, ``ModelSamplingFlux`` shift 1.15) + conditioning;
 - ``FlowSearchTest_Brightness``: a VERIFIER scoring mean brightness (``channel``: one colour
-  channel or all), a real differentiable `Verifier` whose optimum the tests can see.
+  channel or all), a real differentiable `Verifier` whose optimum the tests can see;
+  ``interrupt_after`` > 0 sets ComfyUI's interrupt flag on that call (cancel tests);
+- ``FlowSearchTest_CountCalls``: a MODEL patch (a clone, ComfyUI's ``model_function_wrapper``)
+  that counts model calls and rows (particles x cond/uncond) into `CALLS[label]`.
+
+`Executor` runs prompts like the queue, with one executor (so ComfyUI's output cache
+carries over between prompts) and a server stand-in that records what is sent.
 """
 
 from __future__ import annotations
@@ -42,7 +48,10 @@ def pack_module(host: Any, name: str) -> Any:
     return importlib.import_module(f"{root}.{name}")
 
 
-def brightness_verifier(host: Any, channel: int = -1) -> Any:
+CALLS: dict[str, dict[str, int]] = {}
+
+
+def brightness_verifier(host: Any, channel: int = -1, interrupt_after: int = 0) -> Any:
     """A real differentiable `Verifier`: score = mean pixel value of one channel (0, 1, 2)
     or of all (-1); it ignores prompts."""
     base = pack_module(host, "verifiers").Verifier
@@ -52,7 +61,14 @@ def brightness_verifier(host: Any, channel: int = -1) -> Any:
         differentiable = True
         needs_prompt = False
 
+        calls = 0
+
         def score_batch(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+            self.calls += 1
+            if self.calls == interrupt_after:
+                import comfy.model_management
+
+                comfy.model_management.interrupt_current_processing(True)
             x = images if channel < 0 else images[..., channel]
             return x.reshape(x.shape[0], -1).mean(dim=1)
 
@@ -98,17 +114,86 @@ def test_nodes(host: Any) -> list[type]:
             return io.Schema(
                 node_id="FlowSearchTest_Brightness",
                 category="_for_testing",
-                inputs=[io.Int.Input("channel", default=-1, min=-1, max=2)],
+                inputs=[
+                    io.Int.Input("channel", default=-1, min=-1, max=2),
+                    io.Int.Input("interrupt_after", default=0, min=0, max=1000),
+                ],
                 outputs=[io.Custom("VERIFIER").Output()],
             )
 
         @classmethod
-        def execute(cls, channel: int) -> io.NodeOutput:
-            return io.NodeOutput(brightness_verifier(host, channel))
+        def execute(cls, channel: int, interrupt_after: int) -> io.NodeOutput:
+            return io.NodeOutput(brightness_verifier(host, channel, interrupt_after))
 
-    return [Sink, TinyFluxDev, BrightnessNode]
+    class CountCalls(io.ComfyNode):
+        @classmethod
+        def define_schema(cls) -> io.Schema:
+            return io.Schema(
+                node_id="FlowSearchTest_CountCalls",
+                category="_for_testing",
+                inputs=[io.Model.Input("model"), io.String.Input("label", default="calls")],
+                outputs=[io.Model.Output()],
+            )
+
+        @classmethod
+        def execute(cls, model: Any, label: str) -> io.NodeOutput:
+            def wrapper(apply_model: Any, args: dict) -> torch.Tensor:
+                counts = CALLS.setdefault(label, {"calls": 0, "rows": 0})
+                counts["calls"] += 1
+                counts["rows"] += int(args["input"].shape[0])
+                return apply_model(args["input"], args["timestep"], **args["c"])
+
+            patched = model.clone()
+            patched.set_model_unet_function_wrapper(wrapper)
+            return io.NodeOutput(patched)
+
+    return [Sink, TinyFluxDev, BrightnessNode, CountCalls]
 
 
 def register_test_nodes(host: Any) -> None:
     for cls in test_nodes(host):
         host.nodes.NODE_CLASS_MAPPINGS.setdefault(cls.GET_SCHEMA().node_id, cls)
+
+
+class RecordingServer:
+    """The part of ``PromptServer`` the executor and the progress registry use; records
+    every message (``messages``: (event, data)) instead of sending it."""
+
+    client_id = None
+    last_node_id = None
+    sockets_metadata: dict = {}
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Any, Any]] = []
+
+    def send_sync(self, event: Any, data: Any, sid: Any = None) -> None:
+        self.messages.append((event, data))
+
+    def queue_updated(self) -> None:
+        pass
+
+
+class Executor:
+    """One ``PromptExecutor`` for several prompts (its cache carries over, as in a server)."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.server = RecordingServer()
+        self.executor = host.execution.PromptExecutor(self.server)
+
+    def run(self, prompt: dict) -> tuple[bool, dict, list]:
+        """``(success, outputs by node id, status messages)``; validation must pass."""
+        import asyncio
+        import uuid
+
+        prompt_id = str(uuid.uuid4())
+        valid, error, good, node_errors = asyncio.run(
+            self.host.execution.validate_prompt(prompt_id, prompt, None)
+        )
+        assert valid and not node_errors, (error, node_errors)
+        self.executor.execute(prompt, prompt_id, {}, good)
+        outputs = {}
+        for node_id in prompt:
+            entry = self.executor.caches.outputs.get(node_id)
+            outputs[node_id] = getattr(entry, "outputs", entry)
+        return self.executor.success, outputs, list(self.executor.status_messages)

@@ -39,14 +39,25 @@ def flow_search_graph(
     **inputs: Any,
 ) -> dict:
     graph = {
-        "unet": {"class_type": "FlowSearchTest_TinyUNet", "inputs": {"variant": variant, "seed": 0}},
+        "unet": {
+            "class_type": "FlowSearchTest_TinyUNet",
+            "inputs": {"variant": variant, "seed": 0},
+        },
         "cond": {"class_type": "FlowSearchTest_TinyFlux", "inputs": {"seed": 0}},
         "noise": {"class_type": "RandomNoise", "inputs": {"noise_seed": seed}},
         "guider": guider
-        or {"class_type": "BasicGuider", "inputs": {"model": ["unet", 0], "conditioning": ["cond", 1]}},
+        or {
+            "class_type": "BasicGuider",
+            "inputs": {"model": ["unet", 0], "conditioning": ["cond", 1]},
+        },
         "sched": {
             "class_type": "BasicScheduler",
-            "inputs": {"model": ["unet", 0], "scheduler": "simple", "steps": steps, "denoise": denoise},
+            "inputs": {
+                "model": ["unet", 0],
+                "scheduler": "simple",
+                "steps": steps,
+                "denoise": denoise,
+            },
         },
         "latent": latent
         or {
@@ -54,7 +65,8 @@ def flow_search_graph(
             "inputs": {"width": size, "height": size, "batch_size": batch},
         },
         "vae": {"class_type": "FlowSearchTest_TinyVAE", "inputs": {"seed": 0}},
-        "verifier": verifier or {"class_type": "FlowSearchTest_Brightness", "inputs": {"channel": -1}},
+        "verifier": verifier
+        or {"class_type": "FlowSearchTest_Brightness", "inputs": {"channel": -1}},
         "method": method or method_node("bon"),
         FS: {
             "class_type": "FlowSearch_FlowSearch",
