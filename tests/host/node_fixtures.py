@@ -116,13 +116,13 @@ def test_nodes(host: Any) -> list[type]:
                 category="_for_testing",
                 inputs=[
                     io.Int.Input("channel", default=-1, min=-1, max=2),
-                    io.Int.Input("interrupt_after", default=0, min=0, max=1000),
+                    io.Int.Input("interrupt_after", default=0, min=0, max=1000, optional=True),
                 ],
                 outputs=[io.Custom("VERIFIER").Output()],
             )
 
         @classmethod
-        def execute(cls, channel: int, interrupt_after: int) -> io.NodeOutput:
+        def execute(cls, channel: int, interrupt_after: int = 0) -> io.NodeOutput:
             return io.NodeOutput(brightness_verifier(host, channel, interrupt_after))
 
     class CountCalls(io.ComfyNode):
