@@ -18,6 +18,7 @@ from comfy_api.latest import io
 from comfy_execution.utils import get_executing_context
 
 from ..verifiers import reward_from_verifier
+from .autograd import autograd_allowed, make_autograd_ready, modules_of, normal_copy
 from .catalog_search import FLOW_SEARCH
 from .comfy_model import model_facts, require_flow_model
 from .comfy_schema import SpecNode
@@ -75,17 +76,22 @@ class FlowSearchFlowSearch(SpecNode):
         progress = ProgressSink(model, items, nfe_budget, node_id)
         log = EventLog(items)
         job.sinks += [progress, log]  # the live panel adds its sink here (nodes/live.py)
+        guided = resolved.guidance_scale > 0
+        if guided:  # see autograd.py: ComfyUI's weights are inference tensors
+            reward_vae = cheap_vae or vae
+            make_autograd_ready([model.model, reward_vae.first_stage_model, *modules_of(verifier)])
         search_start = time.perf_counter()
-        samples = guider.sample(
-            initial_noise,
-            latent["samples"],
-            search_sampler(job),
-            sigmas,
-            denoise_mask=latent.get("noise_mask"),
-            callback=None,
-            disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
-            seed=noise.seed,
-        )
+        with autograd_allowed(guided):
+            samples = guider.sample(
+                normal_copy(initial_noise) if guided else initial_noise,
+                normal_copy(latent["samples"]) if guided else latent["samples"],
+                search_sampler(job),
+                sigmas,
+                denoise_mask=normal_copy(latent.get("noise_mask")),
+                callback=None,
+                disable_pbar=not comfy.utils.PROGRESS_BAR_ENABLED,
+                seed=noise.seed,
+            )
         if comfy.model_management.processing_interrupted():
             progress.send_final_preview()
             comfy.model_management.throw_exception_if_processing_interrupted()

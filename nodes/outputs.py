@@ -49,7 +49,7 @@ def held_out_scores(
 
 def plot_image(series: list[Series], nfe_budget: int) -> torch.Tensor:
     """The reward-vs-NFE plot as an IMAGE ``[1, H, W, 3]``."""
-    pixels = torch.from_numpy(render(series, nfe_budget)).float() / 255.0
+    pixels = torch.from_numpy(render(series, nfe_budget).copy()).float() / 255.0
     return pixels.unsqueeze(0)
 
 
