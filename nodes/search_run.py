@@ -140,6 +140,15 @@ def _search_item(*args: Any, **kwargs: Any) -> torch.Tensor:
             f"{err}. The connected SIGMAS have {steps} steps; raise nfe_budget on the Flow "
             "Search node or use fewer steps"
         ) from None
+    except RuntimeError as err:
+        if kwargs.get("guidance_scale", 0) > 0 and "inplace operation" in str(err):
+            raise RuntimeError(
+                "gradient guidance needs autograd through the diffusion model, but ComfyUI's "
+                "implementation of this model changes tensors in place during its forward "
+                f"pass ({err}). Set guidance_scale to 0 on the method node (search without "
+                "gradients: best-of-N, SVDD, RBF, ... work with any model)"
+            ) from None
+        raise
 
 
 def search_sampler(job: SearchJob) -> comfy.samplers.KSAMPLER:

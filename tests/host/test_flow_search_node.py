@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from comfy_host_harness import GraphError
 from node_fixtures import CALLS, Executor, register_test_nodes
 from search_graphs import FS, flow_search_graph, method_node, outputs
 
@@ -54,11 +55,10 @@ METHOD_CASES = {
     "svdd": {"children": 2},
     "code": {"children": 2, "lookahead": 2},
     "rbf": {"proposal_batch": 2},
-    "dps": {"guidance_scale": 0.5},
 }
 
 
-@pytest.mark.parametrize("method", sorted(METHOD_SPECS))
+@pytest.mark.parametrize("method", sorted(set(METHOD_SPECS) - {"dps"}))
 def test_every_method_spends_exactly_what_the_core_counts(run, method):
     budget = 37
     graph = counted_graph(method=method_node(method, **METHOD_CASES[method]), nfe_budget=budget)
@@ -106,7 +106,8 @@ def test_search_finds_a_better_image_than_plain_sampling(run):
     small = report_of(run(flow_search_graph(nfe_budget=4)))
     assert big["best_rewards"][0] > small["best_rewards"][0]
     # best-of-N's candidates are keyed by particle: the budget-4 sample is among budget 64's
-    assert small["best_rewards"][0] in big["items"][0]["rewards"]
+    # (up to the model's float effects of a different particle batch size)
+    assert min(abs(r - small["best_rewards"][0]) for r in big["items"][0]["rewards"]) < 1e-5
 
 
 def test_cfg_guider_with_negative_prompt_counts_one_nfe_per_particle(run):
@@ -237,3 +238,12 @@ def test_plot_and_report_are_well_formed(run):
     report = json.loads(o["report"])  # strict JSON (no NaN)
     assert report["memory"]["diffusion_model_evictions_by_decode"] == 0
     assert report["items"][0]["trace"]
+
+
+def test_gradient_guidance_through_comfyuis_flux_fails_with_the_reason(run):
+    """ComfyUI's FLUX adds in place inside its blocks, which autograd cannot differentiate:
+    a guided search (DPS, or guidance_scale > 0) stops with the reason and the fix."""
+    graph = flow_search_graph(method=method_node("dps", guidance_scale=0.5), nfe_budget=8)
+    with pytest.raises(GraphError, match="gradient guidance") as info:
+        run(graph)
+    assert "guidance_scale" in str(info.value) and "0" in str(info.value)
