@@ -41,21 +41,38 @@ def family_dirs(family: str) -> list[str]:
     return [os.path.join(base, family) for base in bases]
 
 
+WEIGHT_EXTENSIONS = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".onnx")
+THIS_FOLDER = "./"  # the family folder itself holds the model (e.g. models/verifiers/pickscore/)
+
+
 def list_models(family: str) -> tuple[str, ...]:
-    """Entries (sub-folders and files) of every ``<base>/<family>/``, first base first."""
+    """What ``model`` offers: ``./`` when ``<base>/<family>/`` itself holds files, then its
+    sub-folders and weight files, first base first."""
     seen: list[str] = []
     for folder in family_dirs(family):
-        if os.path.isdir(folder):
-            for name in sorted(os.listdir(folder)):
-                if not name.startswith(".") and name not in seen:
-                    seen.append(name)
+        if not os.path.isdir(folder):
+            continue
+        names = sorted(n for n in os.listdir(folder) if not n.startswith("."))
+        if any(os.path.isfile(os.path.join(folder, n)) for n in names) and THIS_FOLDER not in seen:
+            seen.insert(0, THIS_FOLDER)
+        for name in names:
+            full = os.path.join(folder, name)
+            if name not in seen and (os.path.isdir(full) or name.endswith(WEIGHT_EXTENSIONS)):
+                seen.append(name)
     return tuple(seen)
 
 
 def find_model(family: str, name: str) -> str | None:
+    """Full path of a ``model`` entry (the first base that has it), or ``None``."""
     for folder in family_dirs(family):
+        if name == THIS_FOLDER:
+            if os.path.isdir(folder) and any(
+                os.path.isfile(os.path.join(folder, n)) for n in os.listdir(folder)
+            ):
+                return folder
+            continue
         path = os.path.join(folder, name)
-        if name and os.path.exists(path):
+        if name and os.sep not in name.strip("/") and os.path.exists(path):
             return path
     return None
 
