@@ -49,6 +49,7 @@ def pack_module(host: Any, name: str) -> Any:
 
 
 CALLS: dict[str, dict[str, int]] = {}
+INTERRUPTED_AT: dict[str, dict[str, int]] = {}  # CALLS when a verifier raised the flag
 
 
 def brightness_verifier(host: Any, channel: int = -1, interrupt_after: int = 0) -> Any:
@@ -68,6 +69,8 @@ def brightness_verifier(host: Any, channel: int = -1, interrupt_after: int = 0) 
             if self.calls == interrupt_after:
                 import comfy.model_management
 
+                INTERRUPTED_AT.clear()
+                INTERRUPTED_AT.update({k: dict(v) for k, v in CALLS.items()})
                 comfy.model_management.interrupt_current_processing(True)
             x = images if channel < 0 else images[..., channel]
             return x.reshape(x.shape[0], -1).mean(dim=1)
@@ -161,9 +164,10 @@ class RecordingServer:
 
     client_id = None
     last_node_id = None
-    sockets_metadata: dict = {}
 
     def __init__(self) -> None:
+        # a client that takes previews with metadata (the 1.27 front end does)
+        self.sockets_metadata = {None: {"feature_flags": {"supports_preview_metadata": True}}}
         self.messages: list[tuple[Any, Any]] = []
 
     def send_sync(self, event: Any, data: Any, sid: Any = None) -> None:
