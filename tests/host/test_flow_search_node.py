@@ -209,7 +209,7 @@ def test_held_out_verifier_and_cheap_vae(run):
     torch.testing.assert_close(outputs(out)["best_image"], out["dec"][0][0], rtol=0, atol=1e-5)
 
 
-def test_changing_only_the_budget_runs_a_new_search(comfy_host):
+def test_changing_only_the_budget_runs_a_new_search(comfy_host, pack_node_ids):
     register_test_nodes(comfy_host)
     ex = Executor(comfy_host)
     ok, first, _ = ex.run(flow_search_graph(nfe_budget=8))

@@ -15,7 +15,7 @@ COUNTED = {
 
 
 @pytest.fixture
-def hooked(comfy_host):
+def hooked(comfy_host, pack_node_ids):
     """ComfyUI's progress hook as ``main.py`` installs it (interrupt check first), recording
     ``(value, total, preview)``; Latent2RGB previews on."""
     import comfy.model_management
