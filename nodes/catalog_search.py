@@ -155,5 +155,5 @@ ENSEMBLE = NodeSpec(
             options=("rank", "zscore"),
         ),
     ),
-    outputs=(Output("VERIFIER", VERIFIER_TYPE, "The ensemble, usable wherever a VERIFIER is."),),
+    outputs=(Output("verifier", VERIFIER_TYPE, "The ensemble, usable wherever a VERIFIER is."),),
 )
