@@ -65,7 +65,7 @@ def test_core_nodes_of_the_examples_exist_in_this_release(ready, object_info):
     from workflow_builder import CORE
 
     info = object_info()
-    for node, (sockets, widgets, outputs) in CORE.items():
+    for node, (_sockets, widgets, outputs) in CORE.items():
         assert node in info, node
         slots = [s for s in widget_slots(info[node]) if s is not None]
         assert slots == widgets, node
