@@ -39,9 +39,9 @@ PACK = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PACK / "tests" / "host"))
 sys.path.insert(0, str(PACK / "tests" / "verifiers"))
 
-SMALL_FLUX = {"hidden_size": 256, "num_heads": 4, "axes_dim": [16, 24, 24], "depth": 2,
-              "depth_single_blocks": 2}  # fmt: skip
-SIZE, STEPS, N = 128, 4, 16
+SMALL_FLUX = {"hidden_size": 512, "num_heads": 8, "axes_dim": [16, 24, 24], "depth": 4,
+              "depth_single_blocks": 4}  # fmt: skip
+SIZE, STEPS, N = 64, 4, 16
 
 
 def small_flux(seed: int) -> Any:

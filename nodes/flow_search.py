@@ -31,6 +31,7 @@ from .search_run import SearchJob, search_sampler
 from .verifier_use import check_prompt
 
 NODE = "FlowSearch Flow Search"
+KEEP_DECODED_BYTES = 512 * 2**20  # recent reward decodes kept for the outputs (512 MB)
 
 
 class FlowSearchFlowSearch(SpecNode):
@@ -70,7 +71,7 @@ class FlowSearchFlowSearch(SpecNode):
                 "connect a RandomNoise node"
             )
         items = latent["samples"].shape[0]
-        decoder = LatentDecoder(cheap_vae or vae, model, max_particles)
+        decoder = LatentDecoder(cheap_vae or vae, model, max_particles, KEEP_DECODED_BYTES)
         reward = reward_from_verifier(verifier, decoder, text)
         job = SearchJob(resolved, reward, nfe_budget, max_particles, items)
         progress = ProgressSink(model, items, nfe_budget, node_id)
@@ -97,7 +98,7 @@ class FlowSearchFlowSearch(SpecNode):
             comfy.model_management.throw_exception_if_processing_interrupted()
         search_seconds = time.perf_counter() - search_start
         results = [r for r in job.results if r is not None]
-        best_images, candidates, decode_seconds = decode_outputs(results, vae, model, max_particles)
+        best_images, candidates, decode_seconds = decode_outputs(results, vae, decoder)
         held_out, held_seconds = held_out_scores(held_out_verifier, best_images, candidates, text)
         out = latent.copy()
         out["samples"] = samples.to(comfy.model_management.intermediate_device())

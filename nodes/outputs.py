@@ -21,14 +21,16 @@ from .search_io import LatentDecoder, flatten_frames
 
 
 def decode_outputs(
-    results: list[Any], vae: Any, model: Any, chunk: int
+    results: list[Any], vae: Any, decoder: LatentDecoder
 ) -> tuple[torch.Tensor, list[torch.Tensor], float]:
-    """``(best images [B*, H, W, 3], candidates per item (best first), seconds)``."""
+    """``(best images [B*, H, W, 3], candidates per item (best first), seconds)``; images
+    the search already decoded with the main VAE are reused (`LatentDecoder.decode_known`)."""
     start = time.perf_counter()
-    decode = LatentDecoder(vae, model, chunk)
     device = comfy.model_management.intermediate_device()
-    best = [flatten_frames(decode(r.x0)).to(device) for r in results]
-    candidates = [flatten_frames(decode(r.candidates)).to(device) for r in results]
+    best = [flatten_frames(decoder.decode_known(r.x0, vae)).to(device) for r in results]
+    candidates = [
+        flatten_frames(decoder.decode_known(r.candidates, vae)).to(device) for r in results
+    ]
     return torch.cat(best), candidates, time.perf_counter() - start
 
 
@@ -90,6 +92,7 @@ def search_report(
     }
     memory = {
         "reward_decodes": decoder.calls,
+        "output_images_reused_from_reward_decodes": decoder.reused,
         "diffusion_model_evictions_by_decode": decoder.evictions,
     }
     return build_report(
