@@ -18,13 +18,19 @@ import torch
 
 
 class LatentDecoder:
-    def __init__(self, vae: Any, model: Any, chunk: int) -> None:
+    """``keep_bytes``: the most recent decodes are kept (up to that many bytes of images) so
+    the final candidates, already decoded for their reward, are not decoded twice."""
+
+    def __init__(self, vae: Any, model: Any, chunk: int, keep_bytes: int = 0) -> None:
         self.vae = vae
         self.model = model  # the diffusion ModelPatcher (for process_latent_out and eviction)
         self.chunk = max(1, int(chunk))
+        self.keep_bytes = keep_bytes
+        self.kept: list[tuple[torch.Tensor, torch.Tensor]] = []  # (latent row, image row)
         self.seconds = 0.0
         self.calls = 0
         self.evictions = 0
+        self.reused = 0
 
     def __call__(self, x0: torch.Tensor) -> torch.Tensor:
         """``x0 [N, C, (T,) h, w]`` model-space latents -> images ``[N, (T,) H, W, 3]``."""
@@ -37,8 +43,31 @@ class LatentDecoder:
         if self.model.loaded_size() < before:
             self.evictions += 1
         self.calls += 1
+        images = torch.cat(parts)
+        self._keep(x0, images)
         self.seconds += time.perf_counter() - start
-        return torch.cat(parts)
+        return images
+
+    def _keep(self, x0: torch.Tensor, images: torch.Tensor) -> None:
+        if self.keep_bytes <= 0 or x0.requires_grad:
+            return
+        per_row = images[0].numel() * images.element_size()
+        limit = self.keep_bytes // max(1, per_row)
+        rows = list(zip(x0.detach(), images.detach(), strict=True))
+        self.kept = (self.kept + rows)[-limit:] if limit else []
+
+    def decode_known(self, x0: torch.Tensor, vae: Any) -> torch.Tensor:
+        """Decode with ``vae``, reusing kept images of identical latents decoded by it."""
+        if vae is not self.vae or not self.kept:
+            return LatentDecoder(vae, self.model, self.chunk)(x0)
+        out = [next((img for lat, img in self.kept if torch.equal(lat, row)), None) for row in x0]
+        missing = [i for i, img in enumerate(out) if img is None]
+        if missing:
+            fresh = LatentDecoder(vae, self.model, self.chunk)(x0[missing])
+            for i, img in zip(missing, fresh, strict=True):
+                out[i] = img
+        self.reused += len(x0) - len(missing)
+        return torch.stack(out)
 
 
 def prepare_latent(latent: dict[str, Any], model: Any) -> dict[str, Any]:
