@@ -206,26 +206,26 @@ def flux_inputs(g: Graph, variant: str, text: str, x: int = 0) -> dict[str, Node
         "UNETLoader", (x, 0), unet_name=f"flux1-{variant}.safetensors", weight_dtype="default"
     )
     clip = g.add(
-        "DualCLIPLoader", (x, 150), clip_name1="clip_l.safetensors",
+        "DualCLIPLoader", (x, 170), clip_name1="clip_l.safetensors",
         clip_name2="t5xxl_fp16.safetensors", type="flux", device="default",
     )  # fmt: skip
-    enc = g.add("CLIPTextEncode", (x, 330), text=text)
+    enc = g.add("CLIPTextEncode", (x, 400), text=text)
     g.link(clip, "CLIP", enc, "clip")
     cond = enc
     if variant == "dev":
-        cond = g.add("FluxGuidance", (x, 520), guidance=3.5)
+        cond = g.add("FluxGuidance", (x, 640), guidance=3.5)
         g.link(enc, "CONDITIONING", cond, "conditioning")
-    guider = g.add("BasicGuider", (x + 380, 0))
+    guider = g.add("BasicGuider", (x + 420, 0))
     g.link(unet, "MODEL", guider, "model")
     g.link(cond, "CONDITIONING", guider, "conditioning")
-    vae = g.add("VAELoader", (x, 650), vae_name="ae.safetensors")
-    noise = g.add("RandomNoise", (x + 380, 120), noise_seed=42)
-    latent = g.add("EmptySD3LatentImage", (x + 380, 250), width=1024, height=1024, batch_size=1)
+    vae = g.add("VAELoader", (x, 760), vae_name="ae.safetensors")
+    noise = g.add("RandomNoise", (x + 420, 130), noise_seed=42)
+    latent = g.add("EmptySD3LatentImage", (x + 420, 290), width=1024, height=1024, batch_size=1)
     return {"unet": unet, "guider": guider, "vae": vae, "noise": noise, "latent": latent}
 
 
 def search_node(g: Graph, parts: dict, sigmas: Node, verifier: Node, method: Node, prompt: str,
-                budget: int, x: int = 1200, **links: Node) -> Node:  # fmt: skip
+                budget: int, x: int = 1260, **links: Node) -> Node:  # fmt: skip
     fs = g.add("FlowSearch_FlowSearch", (x, 0), prompt=prompt, nfe_budget=budget, max_particles=8)
     g.link(parts["noise"], "NOISE", fs, "noise")
     g.link(parts["guider"], "GUIDER", fs, "guider")
@@ -236,13 +236,13 @@ def search_node(g: Graph, parts: dict, sigmas: Node, verifier: Node, method: Nod
     g.link(method, "method", fs, "method")
     for name, node in links.items():
         g.link(node, node.outputs[0]["name"], fs, name)
-    save = g.add("SaveImage", (x + 400, 0), filename_prefix="flowsearch")
+    save = g.add("SaveImage", (x + 420, 0), filename_prefix="flowsearch")
     g.link(fs, "best_image", save, "images")
-    cands = g.add("PreviewImage", (x + 400, 330), title="Candidates (best first)")
+    cands = g.add("PreviewImage", (x + 420, 300), title="Candidates (best first)")
     g.link(fs, "candidates", cands, "images")
-    plot = g.add("PreviewImage", (x + 400, 620), title="Reward vs NFE")
+    plot = g.add("PreviewImage", (x + 420, 600), title="Reward vs NFE")
     g.link(fs, "plot", plot, "images")
-    report = g.add("PreviewAny", (x, 560), title="Search report (JSON)")
+    report = g.add("PreviewAny", (x, 620), title="Search report (JSON)")
     g.link(fs, "report", report, "source")
     return fs
 
@@ -252,12 +252,12 @@ def workflow_a() -> Graph:
     g = Graph("a")
     text = "a red fox reading a newspaper on a park bench, autumn"
     p = flux_inputs(g, "dev", text)
-    sched = g.add("BasicScheduler", (380, 400), scheduler="simple", steps=20, denoise=1.0)
+    sched = g.add("BasicScheduler", (420, 480), scheduler="simple", steps=20, denoise=1.0)
     g.link(p["unet"], "MODEL", sched, "model")
-    vqa = g.add("FlowSearch_LoadVerifier_vqascore", (780, 0), model="qwen2.5-vl-3b")
-    held = g.add("FlowSearch_LoadVerifier_image_reward", (780, 330), model="./")
-    cheap = g.add("VAELoader", (780, 600), title="TAEF1 (cheap rewards)", vae_name="taef1")
-    rbf = g.add("FlowSearch_MethodRBF", (780, 750), proposal_batch=4)
+    vqa = g.add("FlowSearch_LoadVerifier_vqascore", (840, 0), model="qwen2.5-vl-3b")
+    held = g.add("FlowSearch_LoadVerifier_image_reward", (840, 300), model="./")
+    cheap = g.add("VAELoader", (840, 560), title="TAEF1 (cheap rewards)", vae_name="taef1")
+    rbf = g.add("FlowSearch_MethodRBF", (840, 700), proposal_batch=4)
     search_node(g, p, sched, vqa, rbf, text, 200, held_out_verifier=held, cheap_vae=cheap)
     return g
 
@@ -266,10 +266,10 @@ def workflow_b() -> Graph:
     """FLUX.1-schnell + SMC + object counting, on the paper's adaptive VP grid."""
     g = Graph("b")
     p = flux_inputs(g, "schnell", "three red apples and two green pears on a wooden table")
-    sched = g.add("FlowSearch_TimeSchedule", (380, 400), steps=10)
+    sched = g.add("FlowSearch_TimeSchedule", (420, 480), steps=10)
     g.link(p["unet"], "MODEL", sched, "model")
-    count = g.add("FlowSearch_LoadVerifier_counting", (780, 0), model="grounding-dino-base")
-    smc = g.add("FlowSearch_MethodSMC", (780, 450))
+    count = g.add("FlowSearch_LoadVerifier_counting", (840, 0), model="grounding-dino-base")
+    smc = g.add("FlowSearch_MethodSMC", (840, 450))
     search_node(g, p, sched, count, smc, "red apple: 3, green pear: 2", 300)
     return g
 
@@ -279,14 +279,14 @@ def workflow_c() -> Graph:
     g = Graph("c")
     text = "a cozy reading nook with a cat, watercolor"
     p = flux_inputs(g, "dev", text)
-    sched = g.add("BasicScheduler", (380, 400), scheduler="simple", steps=20, denoise=1.0)
+    sched = g.add("BasicScheduler", (420, 480), scheduler="simple", steps=20, denoise=1.0)
     g.link(p["unet"], "MODEL", sched, "model")
-    pick = g.add("FlowSearch_LoadVerifier_pickscore", (780, 0), model="./")
-    ir = g.add("FlowSearch_LoadVerifier_image_reward", (780, 300), model="./")
-    ens = g.add("FlowSearch_VerifierEnsemble", (780, 600), mode="rank")
+    pick = g.add("FlowSearch_LoadVerifier_pickscore", (840, 0), model="./")
+    ir = g.add("FlowSearch_LoadVerifier_image_reward", (840, 300), model="./")
+    ens = g.add("FlowSearch_VerifierEnsemble", (840, 600), mode="rank")
     g.link(pick, "verifier", ens, "verifier_1")
     g.link(ir, "verifier", ens, "verifier_2")
-    bon = g.add("FlowSearch_MethodBestOfN", (780, 850))
+    bon = g.add("FlowSearch_MethodBestOfN", (840, 850))
     search_node(g, p, sched, ens, bon, text, 160)
     return g
 
@@ -295,10 +295,10 @@ def workflow_d() -> Graph:
     """LAION aesthetic score + SVDD on FLUX.1-schnell."""
     g = Graph("d")
     p = flux_inputs(g, "schnell", "a lighthouse on a cliff at dawn, dramatic sky")
-    sched = g.add("BasicScheduler", (380, 400), scheduler="simple", steps=8, denoise=1.0)
+    sched = g.add("BasicScheduler", (420, 480), scheduler="simple", steps=8, denoise=1.0)
     g.link(p["unet"], "MODEL", sched, "model")
-    aes = g.add("FlowSearch_LoadVerifier_aesthetic", (780, 0), model="./")
-    svdd = g.add("FlowSearch_MethodSVDD", (780, 350), children=4)
+    aes = g.add("FlowSearch_LoadVerifier_aesthetic", (840, 0), model="./")
+    svdd = g.add("FlowSearch_MethodSVDD", (840, 350), children=4)
     search_node(g, p, sched, aes, svdd, "", 120)
     return g
 
@@ -307,8 +307,8 @@ def workflow_e() -> Graph:
     """The stochastic flow sampler alone in a standard SamplerCustomAdvanced graph."""
     g = Graph("e")
     p = flux_inputs(g, "schnell", "a small wooden boat on a misty lake")
-    sampler = g.add("FlowSearch_StochasticSampler", (780, 0))
-    sched = g.add("FlowSearch_TimeSchedule", (780, 330), steps=10)
+    sampler = g.add("FlowSearch_StochasticSampler", (840, 0))
+    sched = g.add("FlowSearch_TimeSchedule", (840, 330), steps=10)
     g.link(p["unet"], "MODEL", sched, "model")
     sca = g.add("SamplerCustomAdvanced", (1180, 0))
     for src, out, inp in (
@@ -336,7 +336,7 @@ def workflow_f() -> Graph:
         g.link(ckpt, "CLIP", enc, "clip")
     latent = g.add("EmptySD3LatentImage", (380, 500), width=1024, height=1024, batch_size=4)
     ks = g.add(
-        "KSampler", (780, 0), seed=42, steps=4, cfg=1.0, sampler_name="euler",
+        "KSampler", (840, 0), seed=42, steps=4, cfg=1.0, sampler_name="euler",
         scheduler="simple", denoise=1.0,
     )  # fmt: skip
     g.link(ckpt, "MODEL", ks, "model")
