@@ -166,7 +166,11 @@ def run_search(
     wall = time.perf_counter() - start
     assert res.nfe <= nfe, (method, res.nfe, nfe)
     verdict = judge(bed, res.x0)
+    extra = {}
+    if res.trace and "accepted" in res.trace[-1].events and len(res.trace[-1].rewards) == 1:
+        extra["dynamics"] = trace_dynamics(res.trace, nfe)  # single-chain RBF family
     return {
+        **extra,
         "reward": float(res.reward),
         "acc": float(verdict["pred_b"][0] == class_index),
         # A's own verdict: a search that fools A (high acc A, low acc B) over-fits the reward
@@ -178,6 +182,28 @@ def run_search(
         "x0": res.x0.detach().clone(),
         "feat": verdict["feat_b"][0],
     }
+
+
+def trace_dynamics(trace: list, budget: int) -> dict:
+    """Per-step facts of one single-chain RBF-family search from its ``result.trace``.
+
+    ``{"nfe": [share of the budget per step], "accepted": [per proposal step: moved by
+    acceptance, not by running out of quota], "proposals": [...], "gain": [look-ahead
+    reward of the chosen child minus its parent's], "rolled_over": [...]}``; step 0 holds
+    the initial particles (no accept flag or gain)."""
+    out: dict = {"nfe": [], "accepted": [], "proposals": [], "gain": [], "rolled_over": []}
+    parent = None
+    for rec in trace:
+        out["nfe"].append(rec.nfe / budget)
+        reward = rec.rewards[0]
+        if rec.step > 0:
+            ev = rec.events
+            out["accepted"].append(ev["accepted"][0] is not None)
+            out["proposals"].append(ev["proposals"][0])
+            out["rolled_over"].append(ev["rolled_over"][0])
+            out["gain"].append(reward - parent)
+        parent = reward
+    return out
 
 
 def plain_samples(bed: Bed, *, n: int, mode_kwargs: dict, setting: str, seed: int) -> torch.Tensor:

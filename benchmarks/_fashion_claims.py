@@ -22,6 +22,11 @@ ORDER = [
     ("code", "smc"),
     ("smc", "bon"),
     ("rbf", "bon"),
+    # the newer anchors' claims: Verifier-Threshold beats RBF (its paper: FlowRBF's GenEval
+    # at 2-4x less time); DTS* beats best-of-N; our variant beats the paper's rule
+    ("vt", "rbf"),
+    ("dts*", "bon"),
+    ("rbf step_best", "rbf batched"),
 ]
 
 

@@ -31,30 +31,11 @@ def script(monkeypatch):
     return importlib.import_module
 
 
-@needs_data
-def test_rbf_dynamics_core(script, tmp_path):
-    mod = script("rbf_dynamics")
-    cfg = mod.Config(models=("teacher",), modes=("VP-SDE",), settings=("5 uniform-s",), nfes=(30,))
-    cfg.classes, cfg.seeds = (7,), 2
-    data = mod.run_all(cfg, quiet=True)
-    cells = data["cells"]
-    assert set(cells) == {
-        "teacher | 5 uniform-s | VP-SDE | rbf | 30",
-        "teacher | 5 uniform-s | VP-SDE | rbf batched | 30",
-    }
-    for c in cells.values():
-        assert c["n"] == 2 and len(c["nfe_share"]) == 5 and len(c["accept_rate"]) == 4
-        assert sum(c["nfe_share"]) == pytest.approx(1.0)  # rbf spends the whole budget
-        assert 0.0 <= c["accept_rate_all"] <= 1.0 and 0.0 <= c["acc"] <= 1.0
-        assert c["accept_rate"][-1] == 0.0  # the last step has no acceptance test
-    text = mod.render_markdown(cfg, data)
-    assert "| teacher | 5 uniform-s | VP-SDE | rbf batched | 30 |" in text
-    assert mod.plot(cfg, data, tmp_path / "d.png").stat().st_size > 1000
-
-
 def test_trace_dynamics_reads_the_rbf_trace(script):
     mod = script("rbf_dynamics")
     from flowsearch.samplers.particle_search import StepRecord
+
+    trace_dynamics = script("_fashion").trace_dynamics
 
     trace = [
         StepRecord(0, 1.0, 2, [-5.0], [0], {}),
@@ -63,7 +44,7 @@ def test_trace_dynamics_reads_the_rbf_trace(script):
             2, 0.2, 7, [-1.0], [0], {"accepted": [None], "proposals": [7], "rolled_over": [0]}
         ),
     ]
-    dyn = mod.trace_dynamics(trace, budget=10)
+    dyn = trace_dynamics(trace, budget=10)
     assert dyn["nfe"] == [0.2, 0.1, 0.7]
     assert dyn["accepted"] == [True, False] and dyn["gain"] == [2.0, 2.0]
     dyn.update(reward=-1.0, acc=1.0)
@@ -72,7 +53,8 @@ def test_trace_dynamics_reads_the_rbf_trace(script):
 
 
 @needs_data
-def test_fashion_regimes_report(script, tmp_path, monkeypatch):
+def test_regimes_report_and_rbf_dynamics(script, tmp_path, monkeypatch):
+    """One tiny grid feeds both reports (the student's grid is a copy of the teacher's)."""
     bench = script("fashion_benchmark")
     methods = [m for m in bench.FASHION_METHODS if m[0] in ("bon", "rbf batched")]
     cfg = bench.Config(
@@ -98,6 +80,20 @@ def test_fashion_regimes_report(script, tmp_path, monkeypatch):
     assert "| rbf batched |" in text and "VP-SDE T" in text and "BoN @24" in text
     assert "| teacher | VP-SDE | " in text and "| student | VP-SDE | " in text
     assert (tmp_path / "fashion_regimes.png").stat().st_size > 1000
+    dyn = script("rbf_dynamics")
+    dyn.main(["--results", str(tmp_path), "--out", str(tmp_path)])
+    cells = json.loads((tmp_path / "rbf_dynamics.json").read_text())["cells"]
+    key = "student | 4 uniform-s | VP-SDE | rbf batched | 24"
+    assert set(cells) >= {key, key.replace("student", "teacher")}
+    assert not any("| bon |" in k for k in cells)  # best-of-N has no acceptance
+    c = cells[key]
+    assert c["n"] == 2 and len(c["nfe_share"]) == 4 and len(c["accept_rate"]) == 3
+    assert sum(c["nfe_share"]) == pytest.approx(1.0)  # rbf spends the whole budget
+    assert c["accept_rate"][-1] == 0.0  # the last step has no acceptance test
+    assert "| teacher | 4 uniform-s | VP-SDE | rbf batched | 24 |" in (
+        tmp_path / "rbf_dynamics.md"
+    ).read_text()
+    assert (tmp_path / "rbf_dynamics.png").stat().st_size > 1000
     (tmp_path / "fashion_benchmark_student.json").unlink()
     with pytest.raises(FileNotFoundError, match="--model student"):
         mod.load(tmp_path)
