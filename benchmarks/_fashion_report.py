@@ -142,7 +142,7 @@ def render_markdown(cfg, data: dict) -> str:
         "accuracy is exactly 10% by construction (the shares of the 10 classes sum to 1).",
         "",
         "Method options: library defaults, except code `lookahead=2`, rbf batched "
-        "`proposal_batch=4`, rbf step_best `acceptance=\"step_best\", proposal_batch=4` and vt "
+        '`proposal_batch=4`, rbf step_best `acceptance="step_best", proposal_batch=4` and vt '
         "`threshold=log 0.9`. `n/a (min N)`: budget below the method's minimum. Wall time is "
         "per search on a shared CPU (noisy).",
         "",

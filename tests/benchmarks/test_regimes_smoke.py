@@ -90,9 +90,10 @@ def test_regimes_report_and_rbf_dynamics(script, tmp_path, monkeypatch):
     assert c["n"] == 2 and len(c["nfe_share"]) == 4 and len(c["accept_rate"]) == 3
     assert sum(c["nfe_share"]) == pytest.approx(1.0)  # rbf spends the whole budget
     assert c["accept_rate"][-1] == 0.0  # the last step has no acceptance test
-    assert "| teacher | 4 uniform-s | VP-SDE | rbf batched | 24 |" in (
-        tmp_path / "rbf_dynamics.md"
-    ).read_text()
+    assert (
+        "| teacher | 4 uniform-s | VP-SDE | rbf batched | 24 |"
+        in (tmp_path / "rbf_dynamics.md").read_text()
+    )
     assert (tmp_path / "rbf_dynamics.png").stat().st_size > 1000
     (tmp_path / "fashion_benchmark_student.json").unlink()
     with pytest.raises(FileNotFoundError, match="--model student"):
