@@ -40,18 +40,24 @@ def _cell(entry: dict, se: bool = False) -> tuple[str, str]:
     return r, _pct(entry["acc"])
 
 
+def grid_modes(cfg, data: dict, setting: str) -> list[str]:
+    """The sampling modes run in ``setting`` (the paper's grid runs the SDEs only)."""
+    return [m for m in cfg.modes if m in data["grid"].get(setting, {})]
+
+
 def table1(cfg, data: dict, setting: str, nfe: int) -> str:
     """Methods as rows, sampling modes as columns (reward A, accuracy B) at one budget."""
+    modes = grid_modes(cfg, data, setting)
     header = ["method"]
-    for mode in cfg.modes:
+    for mode in modes:
         header += [f"{mode} reward A ↑", f"{mode} acc B ↑"]
     rows = [["plain (base)"]]
-    for mode in cfg.modes:
+    for mode in modes:
         p = _plain(data, setting, mode)
         rows[0] += [fmt_num(p["reward"]), _pct(p["acc"])]
     for label, _, _ in cfg.methods:
         row = [label]
-        for mode in cfg.modes:
+        for mode in modes:
             row += list(_cell(data["grid"][setting][mode][label][str(nfe)]))
         rows.append(row)
     return md_table(header, rows)
@@ -168,7 +174,7 @@ def render_markdown(cfg, data: dict) -> str:
         parts += ["", f"## 3. The paper's setting ({ps})", "", f"### At NFE {pn}", ""]
         parts += [table1(cfg, data, ps, pn)]
         if len(cfg.paper_nfes) > 1:
-            for mode in cfg.modes:
+            for mode in grid_modes(cfg, data, ps):
                 parts += ["", f"### NFE scaling, {mode}", "", scaling_table(cfg, data, ps, mode)]
     parts += ["", f"## 4. NFE scaling ({s}): reward A ± s.e. · acc B"]
     for mode in cfg.modes:

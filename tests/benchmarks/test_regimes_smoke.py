@@ -66,6 +66,7 @@ def test_regimes_report_and_rbf_dynamics(script, tmp_path, monkeypatch):
         setting="4 uniform-s",
         paper_setting="3 adaptive",
         paper_nfes=(12,),
+        paper_modes=("VP-SDE",),
         study_settings=(),
         study_n=16,
         real_n=300,
