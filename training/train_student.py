@@ -54,13 +54,13 @@ class StudentConfig:
 
     pairs: int = 20000
     teacher_steps: int = 50
-    steps: int = 3000
+    steps: int = 1500
     batch: int = 128
     lr: float = 5e-4
     warmup: int = 100
     ema_decay: float = 0.999
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
     log_every: int = 100
 
 

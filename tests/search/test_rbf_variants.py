@@ -34,7 +34,7 @@ def test_step_best_explores_then_accepts_only_a_better_later_child(mixture):
 
 def test_vt_accepts_exactly_the_first_child_over_the_threshold(mixture):
     res = _run(mixture.denoiser(), "vt", threshold=-0.5)
-    for prev, rec in zip(res.trace, res.trace[1:-1]):
+    for rec in res.trace[1:-1]:
         acc = rec.events["accepted"][0]
         if acc is not None:
             assert rec.rewards[0] > -0.5 and rec.events["proposals"][0] == acc + 1
