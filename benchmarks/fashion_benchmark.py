@@ -33,8 +33,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import math
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
