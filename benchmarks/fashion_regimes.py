@@ -5,10 +5,12 @@
 Reads ``fashion_benchmark.json`` (the full teacher model, the FLUX.1-dev regime) and
 ``fashion_benchmark_student.json`` (its few-step distilled student, the FLUX.1-schnell
 regime) written by ``fashion_benchmark.py --model teacher|student``, and writes
-``fashion_regimes.{md,png}``: plain-sampling quality, accuracy B and reward A of every
+``fashion_regimes.{md,json,png}``: plain-sampling quality, accuracy B and reward A of every
 method in both regimes at NFE 100 and 500 in both grid settings, the papers' claims
 counted per regime, and the target (best method at NFE 100 vs best-of-N at NFE 500 on
-classifier B). Hand-written notes below the marker line of an existing report are kept.
+classifier B), per regime and over every grid and mode, and the five best (method, mode,
+grid) per regime at every budget; ``fashion_regimes.json`` holds the numbers without the
+per-run lists. Hand-written notes below the marker line of an existing report are kept.
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import RESULTS, fmt_num, md_table
-from _fashion_claims import ORDER, PARTICLE, compare
+from _common import RESULTS
 from _fashion_report import NOTES_MARKER
+from _regimes_tables import (
+    REGIMES,
+    budgets_of,
+    cell,
+    claims_table,
+    method_labels,
+    methods_table,
+    overall_target,
+    overfit_table,
+    ranking,
+    ranking_table,
+    savings_table,
+    study_table,
+    target_table,
+)
 
 #: (low, high): the budgets shown side by side; the target compares the best method at the
 #: low budget with best-of-N at the high one.
 BUDGETS = (100, 500)
-REGIMES = {"teacher": "fashion_benchmark.json", "student": "fashion_benchmark_student.json"}
-SHORT = {"teacher": "T", "student": "S"}
 
 
 def load(results: Path) -> dict[str, dict]:
@@ -40,136 +54,33 @@ def load(results: Path) -> dict[str, dict]:
     return data
 
 
-def _methods(data: dict) -> list[str]:
-    seen: list[str] = []
-    for d in data.values():
-        for label, _, _ in d["config"]["methods"]:
-            if label not in seen:
-                seen.append(label)
-    return seen
-
-
-def _cell(d: dict, setting: str, mode: str, label: str, nfe: int) -> dict | None:
-    return d["grid"].get(setting, {}).get(mode, {}).get(label, {}).get(str(nfe))
-
-
-def _fmt(e: dict | None) -> str:
-    if e is None:
-        return "–"
-    if "minimum" in e:
-        return f"n/a (min {e['minimum']})"
-    return f"{100 * e['acc']:.0f}% · {fmt_num(e['reward'])}"
-
-
-def study_table(data: dict) -> str:
-    settings = [s for s in data["teacher"]["study"] if s != "real"]
-    modes = data["teacher"]["config"]["modes"]
-    rows = []
-    for s in settings:
-        for mode in modes:
-            cells = [data[r]["study"].get(s, {}).get(mode) for r in REGIMES]
-            if None in cells:
-                continue
-            rows.append(
-                [s, mode]
-                + [f"{c['fd']:.2f}" for c in cells]
-                + [f"{100 * c['agree']:.0f}%" for c in cells]
-            )
-    return md_table(["setting", "mode", "FD teacher", "FD student", "A = B T", "A = B S"], rows)
-
-
-def methods_table(data: dict, setting: str, nfe: int) -> str:
-    modes = data["teacher"]["config"]["modes"]
-    header = ["method"] + [f"{m} {SHORT[r]}" for m in modes for r in REGIMES]
-    rows = []
-    for label in _methods(data):
-        row = [label]
-        for mode in modes:
-            row += [_fmt(_cell(data[r], setting, mode, label, nfe)) for r in REGIMES]
-        rows.append(row)
-    return md_table(header, rows)
-
-
-def overfit_table(data: dict, setting: str, nfe: int) -> str:
-    """Accuracy under the reward's own classifier A beside the held-out B: a method that
-    wins by fooling A shows a large A - B gap."""
-    modes = [m for m in data["teacher"]["config"]["modes"] if m != "linear-ODE"]
-    header = ["method"] + [f"{m} {SHORT[r]}: A / B" for m in modes for r in REGIMES]
-    rows = []
-    for label in _methods(data):
-        row = [label]
-        for mode in modes:
-            for r in REGIMES:
-                e = _cell(data[r], setting, mode, label, nfe)
-                ok = e is not None and "minimum" not in e and "acc_a" in e
-                row.append(f"{100 * e['acc_a']:.0f}% / {100 * e['acc']:.0f}%" if ok else "–")
-        rows.append(row)
-    return md_table(header, rows)
-
-
-def _count(vs: list[str]) -> str:
-    return " / ".join(str(vs.count(v)) for v in ("✓", "≈", "✗"))
-
-
-def claims_table(data: dict, setting: str) -> str:
-    """Counts of ✓ / ≈ / ✗ (accuracy B) per claim, over modes x budgets, per regime."""
-    rows = []
-    claims = [
-        (f"{hi} ≥ {lo} (particle methods)", [(hi, lab, lo, lab) for lab in PARTICLE])
-        for hi, lo in (("VP-SDE", "linear-SDE"), ("linear-SDE", "linear-ODE"))
-    ]
-    modes = data["teacher"]["config"]["modes"]
-    claims += [(f"{a} ≥ {b}", [(m, a, m, b) for m in modes]) for a, b in ORDER]
-    for name, pairs in claims:
-        row = [name]
-        for regime in REGIMES:
-            d = data[regime]
-            nfes = _nfes(d, setting)
-            acc, rew = [], []
-            for ma, la, mb, lb in pairs:
-                for n in nfes:
-                    a, b = _cell(d, setting, ma, la, n), _cell(d, setting, mb, lb, n)
-                    if a is None or b is None:
-                        continue
-                    r, c = compare(a, b)
-                    if r != "–":
-                        rew.append(r)
-                        acc.append(c)
-            row += [_count(acc), _count(rew)]
-        rows.append(row)
-    header = ["claim", "teacher acc B", "teacher reward A", "student acc B", "student reward A"]
-    return md_table(header, rows)
-
-
-def _nfes(d: dict, setting: str) -> list[int]:
-    grid = d["grid"].get(setting, {})
-    if not grid:
-        return []
-    first = next(iter(grid.values()))
-    return sorted(int(n) for n in next(iter(first.values())))
-
-
-def target_table(data: dict, setting: str) -> str:
-    """Best method at the low budget (by accuracy B, then reward A) vs best-of-N at the high."""
-    low, high = BUDGETS
-    rows = []
+def summary_json(data: dict) -> dict:
+    """The side-by-side numbers without the per-run lists (``fashion_regimes.json``)."""
+    keep = ("acc", "acc_a", "reward", "reward_se", "diversity", "wall", "nfe_used", "minimum")
+    out: dict = {"budgets": list(BUDGETS), "regimes": {}}
     for regime in REGIMES:
         d = data[regime]
-        for mode in d["config"]["modes"]:
-            cells = {lab: _cell(d, setting, mode, lab, low) for lab in _methods(data)}
-            ok = {k: e for k, e in cells.items() if e is not None and "minimum" not in e}
-            bon = _cell(d, setting, mode, "bon", high)
-            if not ok or bon is None:
-                continue
-            best = max(ok, key=lambda k: (ok[k]["acc"], ok[k]["reward"]))
-            e = ok[best]
-            r, a = compare(e, bon)
-            rows.append(
-                [regime, mode, f"{best}: {_fmt(e)}", _fmt(bon)]
-                + [f"{100 * (e['acc'] - bon['acc']):+.0f} pts", f"{a} / {r}"]
-            )
-    header = ["regime", "mode", f"best @{low} (acc B · reward A)", f"BoN @{high}", "gap", "verdict"]
-    return md_table(header, rows)
+        grid = {
+            setting: {
+                mode: {
+                    label: {n: {k: v for k, v in e.items() if k in keep} for n, e in b.items()}
+                    for label, b in methods.items()
+                }
+                for mode, methods in modes.items()
+            }
+            for setting, modes in d["grid"].items()
+        }
+        out["regimes"][regime] = {
+            "study": d["study"],
+            "grid": grid,
+            "classifier_test_accuracy": d["classifier_test_accuracy"],
+            "compute_s": d.get("compute_s"),
+            "ranking": {
+                str(n): [list(k) for k, _ in ranking(d, n, 5)]
+                for n in budgets_of(d, d["config"]["setting"])
+            },
+        }
+    return out
 
 
 def render(data: dict) -> str:
@@ -206,11 +117,35 @@ def render(data: dict) -> str:
             f"### Target on {setting}: best method at NFE {BUDGETS[0]} vs best-of-N at NFE "
             f"{BUDGETS[1]}",
             "",
-            target_table(data, setting),
+            target_table(data, setting, BUDGETS),
             "",
-            f"### Over-fitting check on {setting} at NFE {BUDGETS[1]}: accuracy A / accuracy B",
+        ]
+        for nfe in BUDGETS:
+            parts += [
+                "",
+                f"### Over-fitting check on {setting} at NFE {nfe}: accuracy A / accuracy B",
+                "",
+                overfit_table(data, setting, nfe),
+            ]
+    parts += [
+        "",
+        "## The newer anchors' compute-saving claims",
+        "",
+        savings_table(data),
+    ]
+    parts += [
+        "",
+        f"## Target over every grid and mode: best at NFE {BUDGETS[0]} vs the best best-of-N "
+        f"at NFE {BUDGETS[1]}",
+        "",
+        overall_target(data, BUDGETS),
+    ]
+    for nfe in budgets_of(data["teacher"], t["setting"]):
+        parts += [
             "",
-            overfit_table(data, setting, BUDGETS[1]),
+            f"## The five best (method, mode, grid) per regime at NFE {nfe}",
+            "",
+            ranking_table(data, nfe),
         ]
     return "\n".join(parts) + "\n"
 
@@ -228,10 +163,10 @@ def plot(data: dict, path: Path) -> Path:
     colors = {}
     for b, mode in enumerate(modes):
         ax = axes[0][b]
-        for label in _methods(data):
+        for label in method_labels(data):
             for regime, style in (("teacher", "-"), ("student", "--")):
                 d = data[regime]
-                pts = [(n, _cell(d, setting, mode, label, n)) for n in _nfes(d, setting)]
+                pts = [(n, cell(d, setting, mode, label, n)) for n in budgets_of(d, setting)]
                 pts = [(n, e) for n, e in pts if e is not None and "minimum" not in e]
                 if not pts:
                     continue
@@ -271,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         notes = md.read_text().split(NOTES_MARKER, 1)[1]
     args.out.mkdir(parents=True, exist_ok=True)
     md.write_text(text + "\n" + NOTES_MARKER + notes)
+    (args.out / "fashion_regimes.json").write_text(json.dumps(summary_json(data), indent=1))
     print(text)
     print(f"wrote {md} and {plot(data, args.out / 'fashion_regimes.png')}")
 
