@@ -10,7 +10,10 @@
   channel or all), a real differentiable `Verifier` whose optimum the tests can see;
   ``interrupt_after`` > 0 sets ComfyUI's interrupt flag on that call (cancel tests);
 - ``FlowSearchTest_CountCalls``: a MODEL patch (a clone, ComfyUI's ``model_function_wrapper``)
-  that counts model calls and rows (particles x cond/uncond) into `CALLS[label]`.
+  that counts model calls and rows (particles x cond/uncond) into `CALLS[label]`;
+- ``FlowSearchTest_Undifferentiable``: a MODEL patch whose forward autograd cannot
+  differentiate (``no_grad``: it runs without recording a graph, like a kernel called
+  under ``torch.no_grad``; ``no_backward``: an op without a backward, like a fused kernel).
 
 `Executor` runs prompts like the queue, with one executor (so ComfyUI's output cache
 carries over between prompts) and a server stand-in that records what is sent.
@@ -150,7 +153,41 @@ def test_nodes(host: Any) -> list[type]:
             patched.set_model_unet_function_wrapper(wrapper)
             return io.NodeOutput(patched)
 
-    return [Sink, TinyFluxDev, BrightnessNode, CountCalls]
+    class Undifferentiable(io.ComfyNode):
+        @classmethod
+        def define_schema(cls) -> io.Schema:
+            return io.Schema(
+                node_id="FlowSearchTest_Undifferentiable",
+                category="_for_testing",
+                inputs=[
+                    io.Model.Input("model"),
+                    io.Combo.Input("mode", options=["no_grad", "no_backward"]),
+                ],
+                outputs=[io.Model.Output()],
+            )
+
+        @classmethod
+        def execute(cls, model: Any, mode: str) -> io.NodeOutput:
+            def wrapper(apply_model: Any, args: dict) -> torch.Tensor:
+                if mode == "no_grad":
+                    with torch.no_grad():
+                        return apply_model(args["input"], args["timestep"], **args["c"])
+                out = apply_model(args["input"], args["timestep"], **args["c"])
+                return NoBackward.apply(out)
+
+            patched = model.clone()
+            patched.set_model_unet_function_wrapper(wrapper)
+            return io.NodeOutput(patched)
+
+    return [Sink, TinyFluxDev, BrightnessNode, CountCalls, Undifferentiable]
+
+
+class NoBackward(torch.autograd.Function):
+    """The identity, with no backward (as a fused inference kernel would have)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
 
 
 def register_test_nodes(host: Any) -> None:
