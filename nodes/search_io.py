@@ -2,7 +2,10 @@
 
 - `LatentDecoder`: model-space ``x0`` (what the sampler sees, after ``process_latent_in``)
   -> IMAGE through a VAE, in chunks; it times itself and counts how often decoding made
-  ComfyUI evict (part of) the diffusion model from its device, which the report shows.
+  ComfyUI evict (part of) the diffusion model from its device and how many bytes, which the
+  report shows. (ComfyUI 0.3.64 frees device memory for a VAE load only on a non-CPU device;
+  there it may partially unload the diffusion model in use, which then streams the evicted
+  weights for the rest of the search.)
 - `prepare_latent`: a copy of the LATENT dict with an empty latent given the model's
   channel count (as SamplerCustomAdvanced does); the input dict is never touched.
 - `flatten_frames`: video decodes ``[N, T, H, W, 3]`` -> ``[N*T, H, W, 3]`` (VAEDecode's rule).
@@ -30,6 +33,7 @@ class LatentDecoder:
         self.seconds = 0.0
         self.calls = 0
         self.evictions = 0
+        self.evicted_bytes = 0
         self.reused = 0
 
     def __call__(self, x0: torch.Tensor) -> torch.Tensor:
@@ -40,8 +44,10 @@ class LatentDecoder:
         parts = [
             self.vae.decode(outer[i : i + self.chunk]) for i in range(0, len(outer), self.chunk)
         ]
-        if self.model.loaded_size() < before:
+        after = self.model.loaded_size()
+        if after < before:
             self.evictions += 1
+            self.evicted_bytes += before - after
         self.calls += 1
         images = torch.cat(parts)
         self._keep(x0, images)
