@@ -10,7 +10,8 @@
   channel or all), a real differentiable `Verifier` whose optimum the tests can see;
   ``interrupt_after`` > 0 sets ComfyUI's interrupt flag on that call (cancel tests);
 - ``FlowSearchTest_CountCalls``: a MODEL patch (a clone, ComfyUI's ``model_function_wrapper``)
-  that counts model calls and rows (particles x cond/uncond) into `CALLS[label]`;
+  that counts model calls, rows (particles x cond/uncond) and the most rows in one call
+  into `CALLS[label]`;
 - ``FlowSearchTest_Undifferentiable``: a MODEL patch whose forward autograd cannot
   differentiate (``no_grad``: it runs without recording a graph, like a kernel called
   under ``torch.no_grad``; ``no_backward``: an op without a backward, like a fused kernel).
@@ -144,9 +145,10 @@ def test_nodes(host: Any) -> list[type]:
         @classmethod
         def execute(cls, model: Any, label: str) -> io.NodeOutput:
             def wrapper(apply_model: Any, args: dict) -> torch.Tensor:
-                counts = CALLS.setdefault(label, {"calls": 0, "rows": 0})
+                counts = CALLS.setdefault(label, {"calls": 0, "rows": 0, "max_rows": 0})
                 counts["calls"] += 1
                 counts["rows"] += int(args["input"].shape[0])
+                counts["max_rows"] = max(counts["max_rows"], int(args["input"].shape[0]))
                 return apply_model(args["input"], args["timestep"], **args["c"])
 
             patched = model.clone()

@@ -72,3 +72,28 @@ def test_a_decode_that_evicts_part_of_the_diffusion_model(run, monkeypatch):
     assert memory["diffusion_model_bytes_evicted_by_decode"] == evicted[0]
     # the evicted weights stream from the offload device: the same samples, bitwise
     assert torch.equal(disturbed["best_latent"]["samples"], undisturbed["best_latent"]["samples"])
+
+
+def test_the_cheap_vae_decodes_the_rewards_and_the_main_vae_the_outputs(run, monkeypatch):
+    import comfy.sd
+
+    decoded = []
+    real = comfy.sd.VAE.decode
+
+    def decode(self, samples, *args, **kwargs):
+        decoded.append((self, int(samples.shape[0])))
+        return real(self, samples, *args, **kwargs)
+
+    monkeypatch.setattr(comfy.sd.VAE, "decode", decode)
+    extra = {"cheap": {"class_type": "VAELoader", "inputs": {"vae_name": "taef1"}}}
+    graph = flow_search_graph(
+        method=method_node("svdd", children=2), nfe_budget=28, cheap_vae=["cheap", 0], extra=extra
+    )
+    out = run(graph)
+    cheap, main = out["cheap"][0][0], out["vae"][0][0]
+    report = json.loads(outputs(out)["report"])
+    assert {vae for vae, _ in decoded} == {cheap, main}
+    assert sum(1 for vae, _ in decoded if vae is cheap) == report["memory"]["reward_decodes"]
+    candidates = len(report["items"][0]["rewards"])
+    assert sum(n for vae, n in decoded if vae is main) == 1 + candidates  # best + candidates
+    assert report["memory"]["output_images_reused_from_reward_decodes"] == 0

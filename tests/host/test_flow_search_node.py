@@ -54,19 +54,23 @@ METHOD_CASES = {
     "svdd": {"children": 2},
     "code": {"children": 2, "lookahead": 2},
     "rbf": {"proposal_batch": 2},
+    "dps": {},
 }
 
 
-@pytest.mark.parametrize("method", sorted(set(METHOD_SPECS) - {"dps"}))
+@pytest.mark.parametrize("method", sorted(METHOD_SPECS))
 def test_every_method_spends_exactly_what_the_core_counts(run, method):
     budget = 37
-    graph = counted_graph(method=method_node(method, **METHOD_CASES[method]), nfe_budget=budget)
+    graph = counted_graph(
+        method=method_node(method, **METHOD_CASES[method]), nfe_budget=budget, max_particles=5
+    )
     out = run(graph)
     report = report_of(out)
     item = report["items"][0]
     assert report["nfe"]["used"] == item["nfe"] <= budget
     assert item["nfe"] >= budget - 4 * 4  # spends (nearly) all of it
     assert CALLS["fs"]["rows"] == item["nfe"]  # one row per particle through the model (cfg 1)
+    assert CALLS["fs"]["max_rows"] <= 5  # particles go through the model in chunks
     assert report["method"] == method and report["sampling"]["regime"] == "distilled"
     o = outputs(out)
     assert o["best_latent"]["samples"].shape == (1, 16, 8, 8)
