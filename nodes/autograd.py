@@ -22,6 +22,7 @@ routes every tensor operation through a Python dispatch hook while it is open.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -64,6 +65,19 @@ def normal_copy(t: torch.Tensor | None) -> torch.Tensor | None:
         return t
     with torch.inference_mode(False):
         return t.clone()
+
+
+def with_normal_tensors(obj: object) -> object:
+    """A shallow copy of ``obj`` whose inference-tensor attributes are ordinary copies (e.g.
+    a model's latent format: Wan's ``latents_mean`` / ``latents_std``, which the reward's
+    ``process_out`` multiplies by, so autograd saves them); ``obj`` itself is unchanged."""
+    found = {k: v for k, v in vars(obj).items() if isinstance(v, torch.Tensor) and v.is_inference()}
+    if not found:
+        return obj
+    out = copy.copy(obj)
+    for name, tensor in found.items():
+        setattr(out, name, normal_copy(tensor))
+    return out
 
 
 def modules_of(obj: object) -> list[torch.nn.Module]:

@@ -19,6 +19,8 @@ from typing import Any
 import comfy.sample
 import torch
 
+from .autograd import with_normal_tensors
+
 
 class LatentDecoder:
     """``keep_bytes``: the most recent decodes are kept (up to that many bytes of images) so
@@ -35,12 +37,13 @@ class LatentDecoder:
         self.evictions = 0
         self.evicted_bytes = 0
         self.reused = 0
+        self._guided_format: Any = None
 
     def __call__(self, x0: torch.Tensor) -> torch.Tensor:
         """``x0 [N, C, (T,) h, w]`` model-space latents -> images ``[N, (T,) H, W, 3]``."""
         start = time.perf_counter()
         before = self.model.loaded_size()
-        outer = self.model.model.process_latent_out(x0)
+        outer = self._latent_format(x0).process_out(x0)
         parts = [
             self.vae.decode(outer[i : i + self.chunk]) for i in range(0, len(outer), self.chunk)
         ]
@@ -53,6 +56,16 @@ class LatentDecoder:
         self._keep(x0, images)
         self.seconds += time.perf_counter() - start
         return images
+
+    def _latent_format(self, x0: torch.Tensor) -> Any:
+        """The model's latent format; for a guided decode one whose tensors autograd may
+        save (ComfyUI made them in inference mode), without changing the model's."""
+        fmt = self.model.model.latent_format
+        if not x0.requires_grad:
+            return fmt
+        if self._guided_format is None:
+            self._guided_format = with_normal_tensors(fmt)
+        return self._guided_format
 
     def _keep(self, x0: torch.Tensor, images: torch.Tensor) -> None:
         if self.keep_bytes <= 0 or x0.requires_grad:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowsearch.nodes.autograd import GuidedScope
+from flowsearch.nodes.autograd import GuidedScope, with_normal_tensors
 from flowsearch.samplers.interpolants import LinearInterpolant
 from flowsearch.samplers.particle_search.guidance import guided_x0
 
@@ -86,3 +86,20 @@ def test_the_cores_guided_evaluation_through_the_scope():
     scope.close()
     torch.testing.assert_close(x0_g - x0, (c.sigma_t**2 / c.alpha_t) * 2.0 * toy_grad(x))
     torch.testing.assert_close(r, x0.sum(dim=1))
+
+
+def test_with_normal_tensors_copies_inference_attributes_and_leaves_the_original():
+    class LatentFormat:
+        scale = 0.5
+
+    with torch.inference_mode():
+        fmt = LatentFormat()
+        fmt.mean = torch.arange(3.0)
+    copy = with_normal_tensors(fmt)
+    assert copy is not fmt and fmt.mean.is_inference() and not copy.mean.is_inference()
+    assert torch.equal(copy.mean, fmt.mean) and copy.scale == 0.5
+    x = torch.ones(3, requires_grad=True)
+    (x * copy.mean).sum().backward()  # autograd may save it now
+    assert torch.equal(x.grad, fmt.mean)
+    plain = LatentFormat()
+    assert with_normal_tensors(plain) is plain  # nothing to copy
