@@ -198,3 +198,22 @@ def test_a_guided_search_changes_no_input(comfy_host):
     cached = [d for ev, d in msgs if ev == "execution_cached"][-1]["nodes"]
     assert ok3 and "unet" in cached and FS not in cached
     assert torch.equal(outputs(after)["best_image"], outputs(before)["best_image"])
+
+
+def test_guidance_with_cfg_negative_conditioning_a_batch_of_two_and_flux_dev(run):
+    """CFGGuider (cfg 3, a negative prompt: two model passes per guided call), LATENT batch 2
+    (two guided searches) on a FLUX.1-dev-type model (guidance embedding)."""
+    guider = {
+        "class_type": "CFGGuider",
+        "inputs": {"model": ["unet", 0], "positive": ["cond", 1], "negative": ["neg", 1], "cfg": 3.0},
+    }  # fmt: skip
+    graph = flow_search_graph(
+        method=method_node("dps", guidance_scale=SCALE), nfe_budget=16, batch=2, guider=guider,
+        extra={"neg": {"class_type": "FlowSearchTest_TinyFlux", "inputs": {"seed": 7}}},
+    )  # fmt: skip
+    graph["unet"] = {"class_type": "FlowSearchTest_TinyFluxDev", "inputs": {"seed": 0}}
+    o = outputs(run(graph))
+    report = json.loads(o["report"])
+    assert [it["nfe_backward"] > 0 for it in report["items"]] == [True, True]
+    assert report["sampling"]["regime"] == "full" and all_finite(o)
+    assert o["best_latent"]["samples"].shape == (2, 16, 8, 8)
