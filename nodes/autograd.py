@@ -102,9 +102,11 @@ class GuidedScope:
     it is says the guided evaluation failed).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, guided_options: Callable[[dict], dict] | None = None) -> None:
         self._open: contextlib.AbstractContextManager | None = None
+        self.state: Any = None  # torch's object for the open context (what it keeps)
         self.evaluations = 0
+        self.guided_options = guided_options
 
     @property
     def active(self) -> bool:
@@ -113,23 +115,26 @@ class GuidedScope:
     def open(self) -> None:
         self.close()
         context = torch.autograd.graph.allow_mutation_on_saved_tensors()
-        context.__enter__()
+        self.state = context.__enter__()
         self._open = context
         self.evaluations += 1
 
     def close(self) -> None:
         if self._open is not None:
-            context, self._open = self._open, None
+            context, self._open, self.state = self._open, None, None
             context.__exit__(None, None, None)
 
     def wrap(self, model: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-        """``model(x, sigma, **extra)`` that opens a context when ``x`` tracks gradients."""
+        """``model(x, sigma, **extra)`` that opens a context when ``x`` tracks gradients
+        (and then passes ``guided_options(model_options)``, e.g. block checkpointing)."""
 
         def call(x: torch.Tensor, sigma: torch.Tensor, **extra: Any) -> torch.Tensor:
-            if torch.is_grad_enabled() and x.requires_grad:
-                self.open()
-            else:
+            if not (torch.is_grad_enabled() and x.requires_grad):
                 self.close()
+                return model(x, sigma, **extra)
+            self.open()
+            if self.guided_options is not None:
+                extra["model_options"] = self.guided_options(extra.get("model_options") or {})
             return model(x, sigma, **extra)
 
         return call

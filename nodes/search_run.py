@@ -25,6 +25,7 @@ import torch
 
 from ..samplers import SearchControl, SearchEvent, SearchResult, search_flow
 from .autograd import GuidedScope
+from .checkpointing import block_keys, checkpointed_options
 from .methods import ResolvedMethod
 
 NODE = "FlowSearch Flow Search"
@@ -96,7 +97,10 @@ def flow_search_function(
         view = item_view(model, b)
         args_b = dict(extra_args, denoise_mask=_row(mask, b))
         latent = getattr(view, "latent_image", None)
-        scope = GuidedScope() if m.guidance_scale > 0 else None
+        scope = None
+        if m.guidance_scale > 0:
+            keys = block_keys(diffusion_model_of(model))
+            scope = GuidedScope(lambda options, keys=keys: checkpointed_options(options, keys))
 
         def on_event(_: int, event: SearchEvent, b: int = b, scope=scope) -> None:
             if scope is not None:  # a guided evaluation's backward is done by its event
@@ -132,6 +136,13 @@ def flow_search_function(
         if comfy.model_management.processing_interrupted():
             break  # the node raises ComfyUI's interruption; later items never start
     return torch.cat(best) if len(best) == x.shape[0] else torch.cat(best + [x[len(best) :]])
+
+
+def diffusion_model_of(model: Any) -> Any:
+    """The diffusion model behind ComfyUI's sampler wrapper (``KSamplerX0Inpaint`` around a
+    guider), or ``None``."""
+    patcher = getattr(getattr(model, "inner_model", None), "model_patcher", None)
+    return getattr(getattr(patcher, "model", None), "diffusion_model", None)
 
 
 def _search_item(scope: GuidedScope | None, *args: Any, **kwargs: Any) -> torch.Tensor:

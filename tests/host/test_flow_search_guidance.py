@@ -15,8 +15,8 @@ import statistics
 import pytest
 import torch
 from comfy_host_harness import GraphError
-from node_fixtures import Executor, register_test_nodes
-from search_graphs import FS, flow_search_graph, method_node, outputs
+from node_fixtures import Executor, pack_module, register_test_nodes
+from search_graphs import FS, flow_search_graph, method_node, outputs, video_graph
 
 from flowsearch.samplers import SamplerSettings
 from flowsearch.samplers.particle_search.guidance import MIN_ALPHA
@@ -217,3 +217,31 @@ def test_guidance_with_cfg_negative_conditioning_a_batch_of_two_and_flux_dev(run
     assert [it["nfe_backward"] > 0 for it in report["items"]] == [True, True]
     assert report["sampling"]["regime"] == "full" and all_finite(o)
     assert o["best_latent"]["samples"].shape == (2, 16, 8, 8)
+
+
+@pytest.mark.parametrize("video", [False, True])
+def test_guided_blocks_are_checkpointed_with_the_same_result(comfy_host, run, monkeypatch, video):
+    """Guided evaluations re-run each FLUX / Wan block in the backward instead of keeping
+    its activations: the same image, bitwise, as without checkpointing."""
+    run_module = pack_module(comfy_host, "nodes.search_run")
+    checkpoint = pack_module(comfy_host, "nodes.checkpointing").BlockCheckpoint
+    method = method_node("dps", guidance_scale=SCALE)
+    graph = video_graph(method, nfe_budget=16) if video else flow_search_graph(method=method)
+    calls = []
+    real_apply = checkpoint.apply
+
+    def counting(*args):
+        calls.append(1)
+        return real_apply(*args)
+
+    monkeypatch.setattr(checkpoint, "apply", counting)
+    checkpointed = outputs(run(graph))
+    blocks = 1 if video else 2  # tiny Wan: 1 block; tiny FLUX: 1 double + 1 single
+    backward = json.loads(checkpointed["report"])["items"][0]["nfe_backward"]
+    assert backward > 0 and len(calls) % blocks == 0 and len(calls) >= blocks
+    monkeypatch.setattr(run_module, "block_keys", lambda model: [])
+    calls.clear()
+    plain = outputs(run(graph))
+    assert not calls
+    assert torch.equal(checkpointed["best_latent"]["samples"], plain["best_latent"]["samples"])
+    assert torch.equal(checkpointed["best_image"], plain["best_image"])

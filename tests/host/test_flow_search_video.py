@@ -10,27 +10,13 @@ import json
 import pytest
 import torch
 from node_fixtures import pack_module, register_test_nodes
-from search_graphs import flow_search_graph, method_node, outputs
-
-FRAMES = 5  # 2 latent frames
+from search_graphs import FRAMES, method_node, outputs, video_graph
 
 
 @pytest.fixture(scope="module")
 def run(comfy_host, run_graph):
     register_test_nodes(comfy_host)
     return run_graph
-
-
-def video_graph(method: dict, **kwargs) -> dict:
-    graph = flow_search_graph(method=method, **kwargs)
-    graph["unet"] = {"class_type": "FlowSearchTest_TinyWan", "inputs": {"seed": 0}}
-    graph["guider"]["inputs"]["conditioning"] = ["unet", 1]
-    graph["vae"] = {"class_type": "FlowSearchTest_TinyWanVAE", "inputs": {"seed": 0}}
-    graph["latent"] = {
-        "class_type": "EmptyHunyuanLatentVideo",
-        "inputs": {"width": 64, "height": 64, "length": FRAMES, "batch_size": 1},
-    }
-    return graph
 
 
 @pytest.mark.parametrize("method", ["bon", "rbf"])
