@@ -307,7 +307,7 @@ def workflow_d() -> Graph:
         "FlowSearch_MethodSVDD", (840, 440), title="SVDD + gradient guidance", children=4,
         guidance_scale=1.0,
     )  # fmt: skip
-    search_node(g, p, sched, aes, svdd, "", 120, particles=1, cheap_vae=cheap)
+    search_node(g, p, sched, aes, svdd, "", 120, particles=2, cheap_vae=cheap)
     return g
 
 
