@@ -245,3 +245,22 @@ def test_guided_blocks_are_checkpointed_with_the_same_result(comfy_host, run, mo
     assert not calls
     assert torch.equal(checkpointed["best_latent"]["samples"], plain["best_latent"]["samples"])
     assert torch.equal(checkpointed["best_image"], plain["best_image"])
+
+
+def test_guidance_through_weight_patches(run):
+    """ComfyUI's weight patches (LoRAs, merges: ``ModelMergeSimple`` here) apply to a guided
+    search: patched weights are made autograd-ready like the others."""
+    method = method_node("dps", guidance_scale=SCALE)
+    plain = outputs(run(flow_search_graph(method=method)))
+    merge = {
+        "other": {"class_type": "FlowSearchTest_TinyUNet", "inputs": {"variant": "schnell", "seed": 1}},
+        "merged": {
+            "class_type": "ModelMergeSimple",
+            "inputs": {"model1": ["unet", 0], "model2": ["other", 0], "ratio": 0.5},
+        },
+    }  # fmt: skip
+    graph = flow_search_graph(method=method, extra=merge)
+    graph["guider"]["inputs"]["model"] = ["merged", 0]
+    merged = outputs(run(graph))
+    assert json.loads(merged["report"])["items"][0]["nfe_backward"] > 0 and all_finite(merged)
+    assert not torch.equal(merged["best_latent"]["samples"], plain["best_latent"]["samples"])
