@@ -1,0 +1,266 @@
+"""One Flow Search node's searches as the live panel sees them.
+
+`LiveSession` is an event sink ``(batch index, SearchEvent)`` of the Flow Search node: it
+turns events into the throttled ``flowsearch.*`` messages of ``docs/web.md``, sends them
+through an injected ``send(name, data)`` while ``listening()`` says a client is connected,
+and keeps a replay log so a reloaded page can rebuild its panel.
+
+Pure Python (never imports ComfyUI): `live.py` binds it to ComfyUI's server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .live_protocol import (
+    PROGRESS_INTERVAL,
+    PROTOCOL_VERSION,
+    CostBudget,
+    Interval,
+    ReplayLog,
+    encode_jpegs,
+    shown_indices,
+    step_record,
+    strict_json,
+)
+
+Send = Callable[[str, dict], None]
+Preview = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _argmax(values: Sequence[float | None] | None) -> int | None:
+    best = None
+    for i, v in enumerate(values or ()):
+        if v is not None and math.isfinite(v) and (best is None or v > values[best]):
+            best = i
+    return best
+
+
+class LiveSession:
+    """The live panel's view of one node execution (all its batch items).
+
+    ``controls[b]`` is the `SearchControl` of batch item b (the panel's stop / pick);
+    ``preview(x0 [n, ...]) -> images [n, H, W, 3]`` in [0, 1] decodes thumbnails (the cheap
+    decoder, or Latent2RGB); ``None`` sends no thumbnails. Rates: one progress message per
+    ``progress_interval`` seconds at most (step records in between are batched into it,
+    none lost); thumbnails as `CostBudget` allows; start / done / summary at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        prompt_id: str,
+        node_id: str,
+        client_id: str | None,
+        controls: Sequence[Any],
+        send: Send,
+        listening: Callable[[], bool],
+        preview: Preview | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        progress_interval: float = PROGRESS_INTERVAL,
+        thumbs: CostBudget | None = None,
+    ) -> None:
+        self.prompt_id = str(prompt_id)
+        self.node_id = str(node_id)
+        self.client_id = client_id
+        self.controls = list(controls)
+        self.send = send
+        self.listening = listening
+        self.preview = preview
+        self.clock = clock
+        self.progress = Interval(progress_interval)
+        self.thumbs = thumbs or CostBudget()
+        self.log = ReplayLog()
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.batch: int | None = None
+        self.batch_started = clock()
+        self.done_batches: set[int] = set()
+        self.pending_steps: list[dict[str, Any]] = []
+        self.finished = False
+        self.sent: Counter[str] = Counter()
+        self.sink_seconds = 0.0  # wall time spent handling events (overhead measurements)
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, len(self.controls))
+
+    def __call__(self, batch: int, event: Any) -> None:
+        """Event sink: one `SearchEvent` of batch item ``batch``."""
+        started = self.clock()
+        data = event.to_json()
+        kind = data.get("kind")
+        if batch != self.batch:
+            self._start_batch(batch, data)
+        if kind == "step":
+            self.pending_steps.append(step_record(data))
+        if kind == "done":
+            self._emit_progress(batch, data, started)
+            self._emit_thumbs(batch, data, event, final=True)
+            self._emit_done(batch, data, started)
+        else:
+            if self.progress.due(started):
+                self._emit_progress(batch, data, started)
+            if (
+                kind == "step"
+                and getattr(event, "population_x0", None) is not None
+                and self.preview is not None
+                and self.thumbs.due(started)
+                and self.listening()
+            ):
+                self._emit_thumbs(batch, data, event, final=False)
+        self.sink_seconds += self.clock() - started
+
+    def report(self, report: Mapping[str, Any] | str) -> None:
+        """The node's JSON report after all batch items: sends ``flowsearch.summary``."""
+        parsed = json.loads(report) if isinstance(report, str) else dict(report)
+        self._emit("flowsearch.summary", None, summary_fields(parsed))
+        self.finished = True
+
+    def close(self) -> None:
+        """The node returned or failed: the search can no longer be steered."""
+        self.finished = True
+
+    # -- messages ---------------------------------------------------------------------
+
+    def _emit(self, kind: str, batch: int | None, fields: Mapping[str, Any]) -> None:
+        with self.lock:
+            data = strict_json(
+                {
+                    "v": PROTOCOL_VERSION,
+                    "prompt_id": self.prompt_id,
+                    "node_id": self.node_id,
+                    "batch": batch,
+                    "seq": self.seq,
+                    **fields,
+                }
+            )
+            self.seq += 1
+            self.log.add(kind, data)
+        if self.listening():
+            self.send(kind, data)
+            self.sent[kind] += 1
+
+    def _elapsed(self, now: float) -> float:
+        return now - self.batch_started
+
+    def _start_batch(self, batch: int, data: Mapping[str, Any]) -> None:
+        self.batch = batch
+        self.pending_steps = []
+        self.progress = Interval(self.progress.interval)
+        self.thumbs = CostBudget(self.thumbs.min_interval, self.thumbs.share)
+        self._emit(
+            "flowsearch.start",
+            batch,
+            {
+                "batch_size": self.batch_size,
+                "method": data.get("method"),
+                "steps": data.get("steps"),
+                "nfe_budget": data.get("nfe_budget"),
+                "elapsed": 0.0,
+            },
+        )
+
+    def _emit_progress(self, batch: int, data: Mapping[str, Any], now: float) -> None:
+        fields = {
+            key: data.get(key)
+            for key in ("kind", "method", "step", "steps", "s", "nfe_used", "nfe_budget")
+        }
+        fields.update(
+            best_reward=data.get("best_reward"),
+            population=data.get("population"),
+            events=data.get("events") or {},
+            elapsed=self._elapsed(now),
+            steps_since=self.pending_steps,
+        )
+        self.pending_steps = []
+        self.progress.mark(now)
+        self._emit("flowsearch.progress", batch, fields)
+
+    def _emit_thumbs(self, batch: int, data: Mapping[str, Any], event: Any, final: bool) -> None:
+        if self.preview is None or not (final or self.listening()):
+            return
+        x0 = getattr(event, "population_x0", None)
+        rewards = data.get("rewards")
+        if x0 is None:
+            x0, rewards = getattr(event, "best_x0", None), [data.get("best_reward")]
+        if x0 is None or x0.shape[0] == 0:
+            return
+        started = self.clock()
+        indices = shown_indices(rewards, x0.shape[0])
+        chosen = x0 if len(indices) == x0.shape[0] else x0[indices]
+        with torch.no_grad():
+            images = encode_jpegs(self.preview(chosen))
+        shown_rewards = (
+            [rewards[i] for i in indices] if rewards and len(rewards) == x0.shape[0] else None
+        )
+        self._emit(
+            "flowsearch.thumbs",
+            batch,
+            {
+                "population": data.get("population"),
+                "step": data.get("step"),
+                "nfe_used": data.get("nfe_used"),
+                "final": final,
+                "images": images,
+                "indices": indices,
+                "rewards": shown_rewards,
+                "best_index": _argmax(rewards),
+            },
+        )
+        self.thumbs.spend(started, self.clock())
+
+    def _emit_done(self, batch: int, data: Mapping[str, Any], now: float) -> None:
+        events = data.get("events") or {}
+        picked = events.get("picked")
+        self._emit(
+            "flowsearch.done",
+            batch,
+            {
+                "method": data.get("method"),
+                "nfe_used": data.get("nfe_used"),
+                "nfe_budget": data.get("nfe_budget"),
+                "best_reward": data.get("best_reward"),
+                "stopped": bool(events.get("stopped", False)),
+                "picked": list(picked) if isinstance(picked, (list, tuple)) else None,
+                "held_out": events.get("held_out"),
+                "elapsed": self._elapsed(now),
+            },
+        )
+        self.done_batches.add(batch)
+        self.batch_started = self.clock()
+        if len(self.done_batches) >= self.batch_size:
+            self.finished = True
+
+
+def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``flowsearch.summary`` payload from the node's JSON report (see docs/web.md)."""
+    items = report.get("items") if isinstance(report.get("items"), list) else [report]
+    timings: dict[str, float] = {}
+    for item in items:
+        for key, value in (item.get("timings") or {}).items():
+            if isinstance(value, (int, float)):
+                timings[key] = timings.get(key, 0.0) + float(value)
+    nfe_used = sum(int(item.get("nfe_used", item.get("nfe", 0)) or 0) for item in items)
+    budget = sum(int(item.get("nfe_budget", 0) or 0) for item in items)
+    seconds = timings.get("total")
+    return {
+        "method": report.get("method"),
+        "nfe_used": nfe_used,
+        "nfe_budget": budget,
+        "seconds": seconds,
+        "sec_per_100_nfe": 100.0 * seconds / nfe_used if seconds and nfe_used else None,
+        "timings": timings,
+        "best_reward": [item.get("reward", item.get("best_reward")) for item in items],
+        "held_out": [item.get("held_out") for item in items],
+        "picked": [item.get("picked") for item in items],
+        "stopped": any(bool(item.get("stopped")) for item in items),
+    }
