@@ -107,6 +107,7 @@ class LiveHub:
             session.controls[batch].pick(population, index)
         except ValueError as error:
             raise ControlError(400, str(error)) from error
+        session.accepted_picks[batch] = (population, index)
         return {
             "ok": True,
             "action": "pick",

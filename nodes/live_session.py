@@ -85,6 +85,7 @@ class LiveSession:
         self.batch_started = clock()
         self.done_batches: set[int] = set()
         self.pending_steps: list[dict[str, Any]] = []
+        self.accepted_picks: dict[int, tuple[int, int]] = {}  # batch -> the pick the core took
         self.finished = False
         self.sent: Counter[str] = Counter()
         self.sink_seconds = 0.0  # wall time spent handling events (overhead measurements)
@@ -104,8 +105,9 @@ class LiveSession:
             self.pending_steps.append(step_record(data))
         if kind == "done":
             self._emit_progress(batch, data, started)
-            self._emit_thumbs(batch, data, event, final=True)
-            self._emit_done(batch, data, started)
+            if getattr(event, "population_x0", None) is not None:
+                self._emit_thumbs(batch, data, event, final=True)
+            self._emit_done(batch, data, event, started)
         else:
             if self.progress.due(started):
                 self._emit_progress(batch, data, started)
@@ -188,17 +190,13 @@ class LiveSession:
     def _emit_thumbs(self, batch: int, data: Mapping[str, Any], event: Any, final: bool) -> None:
         if self.preview is None or not (final or self.listening()):
             return
-        x0 = getattr(event, "population_x0", None)
+        x0 = event.population_x0
         rewards = data.get("rewards")
-        if x0 is None:
-            x0, rewards = getattr(event, "best_x0", None), [data.get("best_reward")]
-        if x0 is None or x0.shape[0] == 0:
+        if x0.shape[0] == 0:
             return
         started = self.clock()
         indices = shown_indices(rewards, x0.shape[0])
-        chosen = x0 if len(indices) == x0.shape[0] else x0[indices]
-        with torch.no_grad():
-            images = encode_jpegs(self.preview(chosen))
+        images = self._jpegs(x0 if len(indices) == x0.shape[0] else x0[indices])
         shown_rewards = (
             [rewards[i] for i in indices] if rewards and len(rewards) == x0.shape[0] else None
         )
@@ -218,9 +216,22 @@ class LiveSession:
         )
         self.thumbs.spend(started, self.clock())
 
-    def _emit_done(self, batch: int, data: Mapping[str, Any], now: float) -> None:
+    def _jpegs(self, x0: torch.Tensor) -> list[str]:
+        with torch.no_grad():
+            return encode_jpegs(self.preview(x0))
+
+    def _emit_done(self, batch: int, data: Mapping[str, Any], event: Any, now: float) -> None:
         events = data.get("events") or {}
         picked = events.get("picked")
+        if not isinstance(picked, (list, tuple)):
+            # the core's done event names the picked particle's population; the report
+            # (flowsearch.summary) has the authoritative answer
+            accepted = self.accepted_picks.get(batch)
+            picked = accepted if accepted and data.get("population") == accepted[0] else None
+        best_x0 = getattr(event, "best_x0", None)
+        image = None
+        if self.preview is not None and best_x0 is not None and best_x0.shape[0]:
+            image = self._jpegs(best_x0[:1])[0]
         self._emit(
             "flowsearch.done",
             batch,
@@ -230,8 +241,9 @@ class LiveSession:
                 "nfe_budget": data.get("nfe_budget"),
                 "best_reward": data.get("best_reward"),
                 "stopped": bool(events.get("stopped", False)),
-                "picked": list(picked) if isinstance(picked, (list, tuple)) else None,
+                "picked": list(picked) if picked is not None else None,
                 "held_out": events.get("held_out"),
+                "image": image,
                 "elapsed": self._elapsed(now),
             },
         )

@@ -15,7 +15,8 @@ import { createPanelView } from './panel/view.js'
 const NODE_TYPES = new Set(['FlowSearch_FlowSearch'])
 const MESSAGE_TYPES = ['flowsearch.start', 'flowsearch.progress', 'flowsearch.thumbs', 'flowsearch.done', 'flowsearch.summary']
 const RENDER_INTERVAL_MS = 100
-const PANEL_MIN_HEIGHT = 380
+const PANEL_MIN_HEIGHT = 260
+const PANEL_MAX_HEIGHT = 900
 
 /** Panel states by execution id (the node id, "a:b" inside subgraphs). */
 const states = new Map()
@@ -104,19 +105,37 @@ async function restore() {
   }
 }
 
+/** Grow the node when the panel's content needs more room (never shrink it: the user may
+ * have sized it). Only measures while the panel is on screen. */
+function fitNode(node, panel) {
+  const element = panel.view.element
+  if (!element.isConnected || !element.offsetWidth) return
+  const need = Math.min(PANEL_MAX_HEIGHT, Math.max(PANEL_MIN_HEIGHT, panel.view.naturalHeight()))
+  if (need <= panel.minHeight) return
+  panel.minHeight = need
+  const size = node.computeSize()
+  if (size[1] > node.size[1]) {
+    node.setSize([node.size[0], size[1]])
+    node.setDirtyCanvas?.(true, true)
+  }
+}
+
 function attachPanel(node) {
   if (node.flowsearchPanel) return
-  const panel = { executionId: null, throttle: null, view: null }
+  const panel = { executionId: null, throttle: null, view: null, minHeight: PANEL_MIN_HEIGHT }
   const currentId = () => panel.executionId ?? String(node.id)
   panel.view = createPanelView({
     onStop: () => postControl(currentId(), 'stop'),
     onPick: (batch, population, index) => postControl(currentId(), 'pick', { batch, population, index })
   })
-  panel.throttle = createThrottle(() => panel.view.render(stateOf(currentId())), RENDER_INTERVAL_MS)
+  panel.throttle = createThrottle(() => {
+    panel.view.render(stateOf(currentId()))
+    fitNode(node, panel)
+  }, RENDER_INTERVAL_MS)
   const widget = node.addDOMWidget('flowsearch_live', 'flowsearch-live', panel.view.element, {
     serialize: false,
     hideOnZoom: true,
-    getMinHeight: () => PANEL_MIN_HEIGHT,
+    getMinHeight: () => panel.minHeight,
     getValue: () => '',
     setValue: () => {}
   })

@@ -76,7 +76,13 @@ class Control:
         self.calls.append(("pick", population, index))
 
 
-def run_events(steps: int = 10, n: int = 4, chunks: int = 2, done_events: dict | None = None):
+def run_events(
+    steps: int = 10,
+    n: int = 4,
+    chunks: int = 2,
+    done_events: dict | None = None,
+    final_population: bool = False,
+):
     """An SMC-like stream: per step `chunks` "nfe" events then one "step" event; then "done"."""
     nfe, best = 0, -math.inf
     for k in range(1, steps + 1):
@@ -90,7 +96,8 @@ def run_events(steps: int = 10, n: int = 4, chunks: int = 2, done_events: dict |
         yield Event(
             "step", k, nfe, best, rewards, parents, k, {"ess": n / 2}, x0, x0[-1:], s=1 - k / steps
         )
-    yield Event("done", steps, nfe, best, rewards, None, steps, done_events or {}, x0, x0[-1:])
+    final = x0 if final_population else None  # the core's done event: best_x0 only
+    yield Event("done", steps, nfe, best, rewards, None, steps, done_events or {}, final, x0[-1:])
 
 
 def preview(x0: torch.Tensor) -> torch.Tensor:
@@ -130,7 +137,7 @@ def test_a_run_sends_start_progress_thumbs_done_in_order_as_strict_json():
     feed(session, run_events(steps=10, n=4), clock, dt=0.05)
     names = [name for name, _ in sent]
     assert names[0] == "flowsearch.start"
-    assert names[-2:] == ["flowsearch.thumbs", "flowsearch.done"]
+    assert names[-2:] == ["flowsearch.progress", "flowsearch.done"]
     assert "flowsearch.progress" in names
     seqs = [data["seq"] for _, data in sent]
     assert seqs == list(range(len(sent)))
@@ -152,8 +159,10 @@ def test_a_run_sends_start_progress_thumbs_done_in_order_as_strict_json():
     done = sent[-1][1]
     assert done["nfe_used"] == 40 and done["best_reward"] == pytest.approx(10.3)
     assert done["picked"] is None and done["stopped"] is False
-    final = sent[-2][1]
-    assert final["final"] is True and len(final["images"]) == 4 and final["best_index"] == 3
+    assert done["image"].startswith("data:image/jpeg;base64,")  # the returned sample
+    thumbs = [d for n, d in sent if n == "flowsearch.thumbs"]
+    assert thumbs and not any(d["final"] for d in thumbs)
+    assert thumbs[-1]["best_index"] == 3 and len(thumbs[-1]["images"]) == 4
     assert session.finished
     # the first best reward is -inf: sent as null, never NaN/Infinity
     first_progress = next(d for n, d in sent if n == "flowsearch.progress")
@@ -181,7 +190,7 @@ def test_thumbnails_take_at_most_one_percent_of_wall_time():
     live = [d for n, d in sent if n == "flowsearch.thumbs" and not d["final"]]
     assert len(live) >= 2
     assert (len(live) * 0.05) / clock.t <= 0.011
-    assert session.thumbs.spent == pytest.approx(0.05 * (len(live) + 1))  # + the final set
+    assert session.thumbs.spent == pytest.approx(0.05 * len(live))
 
 
 def test_nothing_is_sent_or_decoded_while_no_client_listens():
@@ -224,6 +233,24 @@ def test_done_reports_a_pick_and_a_stop():
     feed(session, run_events(steps=2, done_events={"picked": (1, 2), "stopped": True}))
     done = sent[-1][1]
     assert done["picked"] == [1, 2] and done["stopped"] is True
+
+
+def test_done_names_the_pick_the_core_took():
+    session, sent = make_session()
+    session.accepted_picks[0] = (2, 1)  # what the hub records for an accepted pick
+    feed(session, run_events(steps=2))  # done's population is 2: the picked one
+    assert sent[-1][1]["picked"] == [2, 1]
+    other, sent = make_session()
+    other.accepted_picks[0] = (1, 1)
+    feed(other, run_events(steps=2))  # population 2 is not the pick's: the pick failed
+    assert sent[-1][1]["picked"] is None
+
+
+def test_final_candidates_get_thumbnails_when_the_done_event_has_them():
+    session, sent = make_session()
+    feed(session, run_events(steps=2, final_population=True))
+    final = [d for n, d in sent if n == "flowsearch.thumbs" and d["final"]]
+    assert len(final) == 1 and len(final[0]["images"]) == 4
 
 
 def test_thumbnails_of_a_large_population_show_the_best_sixteen():

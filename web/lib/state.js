@@ -55,7 +55,7 @@ function createBatch(batch) {
     done: false,
     stopped: false,
     picked: null, // {population, index} once the core finished a hand-picked particle
-    winner: null, // {population, index} of the best particle when known
+    result: null, // {image, reward}: the sample the node returned (after done)
     elapsed: null // seconds this batch item has run (server clock)
   }
 }
@@ -171,6 +171,10 @@ function handlers() {
       batch.done = true
       batch.stopped = data.stopped === true
       batch.picked = Array.isArray(data.picked) ? { population: data.picked[0], index: data.picked[1] } : null
+      batch.result = {
+        image: typeof data.image === 'string' ? data.image : null,
+        reward: finiteOrNull(data.best_reward)
+      }
       if (data.held_out !== undefined && finiteOrNull(data.held_out) !== null) batch.heldOut = data.held_out
       const allDone = Object.keys(state.batches).length >= state.batchSize &&
         Object.values(state.batches).every((b) => b.done)

@@ -77,7 +77,17 @@ export const PANEL_CSS = `
 .fs-thumb.fs-winner { border-color: var(--fs-best); box-shadow: 0 0 0 1px rgba(245, 197, 66, .5), 0 0 8px rgba(245, 197, 66, .45); }
 .fs-thumb.fs-winner::after { content: "★"; position: absolute; top: 1px; right: 3px; color: var(--fs-best); font-size: 11px; text-shadow: 0 0 3px #000; }
 .fs-thumb.fs-picked { border-color: var(--fs-accent); }
-.fs-thumb.fs-picked::after { content: "✋"; position: absolute; top: 0; right: 2px; font-size: 10px; }
+.fs-thumb.fs-picked::after { content: "PICK"; position: absolute; top: 2px; right: 2px; padding: 0 3px; border-radius: 3px; font-size: 8px; font-weight: 700; color: #fff; background: var(--fs-accent); }
+.fs-result { display: none; align-items: center; gap: 9px; padding: 5px; border-radius: 7px; background: linear-gradient(90deg, rgba(245, 197, 66, .12), rgba(245, 197, 66, 0)); border: 1px solid rgba(245, 197, 66, .35); }
+.fs-result.fs-show { display: flex; }
+.fs-result img { width: 64px; height: 64px; object-fit: cover; border-radius: 5px; border: 2px solid var(--fs-best); flex: none; background: #000; }
+.fs-result.fs-picked { background: linear-gradient(90deg, rgba(79, 157, 255, .14), rgba(79, 157, 255, 0)); border-color: rgba(79, 157, 255, .45); }
+.fs-result.fs-picked img { border-color: var(--fs-accent); }
+.fs-result-text { display: flex; flex-direction: column; gap: 1px; min-width: 0; }
+.fs-result-title { font-weight: 700; font-size: 12px; color: var(--fs-best); }
+.fs-result.fs-picked .fs-result-title { color: var(--fs-accent); }
+.fs-result-reward { font-weight: 600; }
+.fs-result-how { color: var(--fs-muted); font-size: 10.5px; }
 .fs-lineage { width: 100%; height: 54px; display: block; background: rgba(255, 255, 255, .025); border-radius: 5px; }
 .fs-lineage .fs-edge { stroke: rgba(255, 255, 255, .16); stroke-width: 1; }
 .fs-lineage .fs-edge.fs-on { stroke: var(--fs-best); stroke-width: 1.8; }

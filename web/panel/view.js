@@ -110,6 +110,13 @@ export function createPanelView({ onStop, onPick, onBatch }) {
   sparkLabel.append(el('span', '', 'reward vs NFE'), el('span', 'fs-spark-range', ''))
   const spark = svg('fs-spark', SPARK_W, SPARK_H)
 
+  const result = el('div', 'fs-result')
+  const resultImg = document.createElement('img')
+  resultImg.alt = 'returned sample'
+  resultImg.draggable = false
+  const resultText = el('div', 'fs-result-text')
+  result.append(resultImg, resultText)
+
   const thumbsLabel = el('div', 'fs-section-label')
   const thumbsCaption = el('span', '', 'particles')
   thumbsLabel.append(thumbsCaption, el('span', 'fs-thumbs-hint', ''))
@@ -142,7 +149,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
 
   const notice = el('div', 'fs-notice')
 
-  root.append(head, tabs, budget, stats, sparkLabel, spark, thumbsLabel, thumbs, lineageLabel, lineage, events, summary, notice)
+  root.append(head, tabs, budget, stats, sparkLabel, spark, result, thumbsLabel, thumbs, lineageLabel, lineage, events, summary, notice)
 
   let lastState = null
   let secPer100 = null
@@ -198,7 +205,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       ? `final candidates (${t.images.length})`
       : `population ${t.population ?? ''} · step ${t.step ?? ''}`
     thumbsLabel.lastChild.textContent = steerable ? 'click one to keep it' : ''
-    const winnerIndex = batch.picked ? batch.picked.index : t.bestIndex
+    const pickedHere = !!batch.picked && batch.picked.population === t.population
     thumbs.style.setProperty('--fs-cols', String(thumbColumns(t.images.length)))
     const children = Array.from(thumbs.children)
     while (children.length > t.images.length) children.pop().remove()
@@ -227,12 +234,31 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       cell.dataset.steerable = String(steerable && !t.final)
       const reward = t.rewards[k]
       cell.children[1].textContent = reward === null || reward === undefined ? `#${index}` : formatReward(reward)
-      cell.classList.toggle('fs-winner', index === winnerIndex && (t.final || !steerable || index === t.bestIndex))
-      cell.classList.toggle('fs-picked', !!batch.picked && index === batch.picked.index && t.final)
+      cell.classList.toggle('fs-winner', !pickedHere && index === t.bestIndex)
+      cell.classList.toggle('fs-picked', pickedHere && index === batch.picked.index)
       cell.title = steerable && !t.final
         ? `Keep particle #${index}: stop searching and finish this one alone`
         : `particle #${index}${reward === null || reward === undefined ? '' : ` · reward ${formatReward(reward)}`}`
     })
+  }
+
+  function drawResult(batch) {
+    const r = batch.result
+    result.classList.toggle('fs-show', !!r)
+    if (!r) return
+    if (r.image && resultImg.getAttribute('src') !== r.image) resultImg.setAttribute('src', r.image)
+    resultImg.style.display = r.image ? 'block' : 'none'
+    const how = batch.picked
+      ? `picked by hand: particle #${batch.picked.index} of population ${batch.picked.population}, finished alone`
+      : batch.stopped
+        ? 'stopped early: the best sample so far'
+        : 'the best sample of the search'
+    resultText.replaceChildren(
+      el('div', 'fs-result-title', batch.picked ? 'Returned · your pick' : '★ Returned'),
+      el('div', 'fs-result-reward', `reward ${formatReward(r.reward)}`),
+      el('div', 'fs-result-how', how)
+    )
+    result.classList.toggle('fs-picked', !!batch.picked)
   }
 
   function drawLineage(batch) {
@@ -299,6 +325,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       for (const s of [best, heldOut, rate]) s.value.textContent = '–'
       spark.innerHTML = ''
       thumbs.replaceChildren()
+      result.classList.remove('fs-show')
       lineage.style.display = 'none'
       lineageLabel.style.display = 'none'
       events.textContent = ''
@@ -319,10 +346,10 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     const r = state.summary?.secPer100Nfe ?? liveRate(batch)
     rate.value.textContent = r === null ? '–' : formatDuration(r).replace(/ s$/, ' s')
     drawSpark(batch)
+    drawResult(batch)
     drawThumbs(state, batch)
     drawLineage(batch)
-    const pickedText = batch.picked ? `picked by hand: #${batch.picked.index} of population ${batch.picked.population}` : ''
-    events.textContent = [pickedText, describeEvents(batch.events)].filter(Boolean).join(' · ')
+    events.textContent = describeEvents(batch.events)
     drawSummary(state, batch)
     drawNotice(state)
   }
@@ -332,5 +359,14 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     notice.dataset.level = state.notice?.level ?? ''
   }
 
-  return { element: root, render, ui }
+  /** The height the panel's content needs at its current width (pixels). */
+  function naturalHeight() {
+    const styles = getComputedStyle(root)
+    const gap = parseFloat(styles.rowGap) || 0
+    const pad = (parseFloat(styles.paddingTop) || 0) + (parseFloat(styles.paddingBottom) || 0) + 2
+    const shown = Array.from(root.children).filter((c) => c.offsetParent !== null || c.getClientRects().length)
+    return Math.ceil(pad + shown.reduce((h, c) => h + c.offsetHeight, 0) + gap * Math.max(0, shown.length - 1))
+  }
+
+  return { element: root, render, ui, naturalHeight }
 }

@@ -167,3 +167,11 @@ test('unknown messages and malformed payloads are ignored', () => {
   applyMessage(state, 'flowsearch.progress', null)
   assert.deepEqual(state, createState())
 })
+
+test('done carries the returned sample', () => {
+  const state = reduceAll(smcRun({ steps: 2 }).slice(0, 3))
+  applyMessage(state, ...message('flowsearch.done', { seq: 10, nfe_used: 8, best_reward: 2.3, image: 'data:image/jpeg;base64,QQ' }))
+  assert.deepEqual(shownBatch(state).result, { image: 'data:image/jpeg;base64,QQ', reward: 2.3 })
+  applyMessage(state, ...message('flowsearch.done', { seq: 11, nfe_used: 8, best_reward: 2.3 }))
+  assert.equal(shownBatch(state).result.image, null)
+})
