@@ -5,21 +5,16 @@ the 768-d projected CLIP ViT-L/14 image embedding (what ``clip.encode_image`` re
 ``head`` is the improved-aesthetic-predictor MLP (roughly a 1–10 rating scale). The prompt
 is ignored.
 
-The public head files are ``nn.Sequential`` state dicts under ``layers.N``:
-
-- ``sac+logos+ava1-l14-linearMSE.pth`` (the usual one) and ``ava+logos-l14-linearMSE.pth``:
-  Linear layers at indices 0, 2, 4, 6, 7 (768→1024→128→64→16→1), Dropout between the first
-  four, *no* activations;
-- ``ava+logos-l14-reluMSE.pth``: Linear at 0, 3, 6, 9, 11 with a ReLU after every Linear
-  but the last.
-
-They load with ``torch.load(weights_only=True)``; a ``.safetensors`` file with the same
-keys is preferred (see `convert_head_to_safetensors`). The same head layout (under
-``mlp.layers.N``) is ImageReward's. Facts: ``docs/verifiers/aesthetic.md``.
+The head is the improved-aesthetic-predictor MLP (`mlp_head`: linearMSE or reluMSE
+layout); ``.pth`` heads load with ``torch.load(weights_only=True)``; a ``.safetensors`` file
+with the same keys is preferred (see `convert_head_to_safetensors`). The head must take the
+CLIP projection width and its layers must chain; both the head and the CLIP folder are
+checked tensor by tensor at load time. Facts: ``docs/verifiers/aesthetic.md``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,10 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Verifier
-from .clip_score import WEIGHT_FILES
-from .hf_local import from_pretrained_local, import_transformers, require_files
-from .image_ops import ImagePreprocess, preprocess_from_hf_folder
-from .loading import find_weights_file, load_state_dict, require_path
+from .dual_encoder import MODEL_FILES
+from .files import WeightSource, find_weights_file, require_files, require_path
+from .hf_models import from_pretrained_checked, import_transformers
+from .image_ops import ImagePreprocess
+from .mlp_head import build_mlp_head
+from .options import TorchOptions, option
+from .preprocess_config import CLIP_PROCESSOR, preprocess_from_hf_folder
+from .state_dicts import load_state_dict
 
 HEAD_ID = "christophschuhmann/improved-aesthetic-predictor (sac+logos+ava1-l14-linearMSE.pth)"
 CLIP_ID = "openai/clip-vit-large-patch14"
@@ -39,42 +38,17 @@ HEAD_FILES = (
     "sac+logos+ava1-l14-linearMSE.pth",
 )
 CLIP_SUBFOLDER = "clip-vit-large-patch14"
-_LINEAR_LAYOUT = [0, 2, 4, 6, 7]
-_RELU_LAYOUT = [0, 3, 6, 9, 11]
+SOURCE = WeightSource("aesthetic", "LAION aesthetic", HEAD_ID, HEAD_FILES[1:])
+CLIP_SOURCE = SOURCE.part(subfolder=CLIP_SUBFOLDER, model_id=CLIP_ID, files=MODEL_FILES)
 
 
-def build_mlp_head(state: dict[str, torch.Tensor], prefix: str = "layers.") -> nn.Sequential:
-    """Rebuild the aesthetic/ImageReward MLP from its state dict (widths read from the shapes).
+@dataclass(frozen=True)
+class AestheticOptions(TorchOptions):
+    """Options of `load_aesthetic` (``path``: the head file or the folder holding it)."""
 
-    Returns an ``nn.Sequential`` whose indices match the file, loaded and in eval mode.
-    Dropout slots become ``nn.Identity`` (dropout is the identity at inference).
-    """
-    idx = sorted(
-        {
-            int(k[len(prefix) :].split(".")[0])
-            for k in state
-            if k.startswith(prefix) and k.endswith(".weight")
-        }
+    clip_path: str = option(
+        "", "CLIP ViT-L/14 folder (default: <folder>/clip-vit-large-patch14)", kind="path"
     )
-    if idx == _LINEAR_LAYOUT:
-        relu = False
-    elif idx == _RELU_LAYOUT:
-        relu = True
-    else:
-        raise ValueError(
-            f"unknown MLP head layout: Linear layers at {prefix}{idx}; expected {_LINEAR_LAYOUT} "
-            f"(linearMSE heads, ImageReward) or {_RELU_LAYOUT} (reluMSE head)"
-        )
-    slots: list[nn.Module] = [nn.Identity() for _ in range(idx[-1] + 1)]
-    for j, i in enumerate(idx):
-        out_f, in_f = state[f"{prefix}{i}.weight"].shape
-        slots[i] = nn.Linear(in_f, out_f)
-        if relu and j < len(idx) - 1:
-            slots[i + 1] = nn.ReLU()
-    head = nn.Sequential(*slots)
-    sub = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    head.load_state_dict(sub, strict=True)
-    return head.eval().requires_grad_(False)
 
 
 class AestheticScore(Verifier):
@@ -110,9 +84,11 @@ class AestheticScore(Verifier):
 
 
 def load_clip_vision(folder: Path, *, device: torch.device | str, dtype: torch.dtype) -> nn.Module:
-    """A HF ``CLIPModel`` folder with the text tower dropped after loading (vision + projection)."""
-    transformers = import_transformers("LAION aesthetic")
-    model = from_pretrained_local(transformers.CLIPModel, folder, device=device, dtype=dtype)
+    """A HF ``CLIPModel`` folder (weights checked) with the text tower dropped after loading."""
+    transformers = import_transformers(CLIP_SOURCE)
+    model = from_pretrained_checked(
+        transformers.CLIPModel, folder, CLIP_SOURCE, device=device, dtype=dtype
+    )
     del model.text_model, model.text_projection  # never used here; frees their memory
     return model
 
@@ -130,29 +106,26 @@ def load_aesthetic(
     ``path`` is the head file (``.safetensors`` or ``.pth``) or the folder holding it; the
     CLIP ViT-L/14 HF folder is ``clip_path`` or ``<folder>/clip-vit-large-patch14/``.
     """
-    family = "LAION aesthetic"
-    root = require_path(path, family=family, model_id=HEAD_ID, subfolder="aesthetic")
-    head_file = find_weights_file(
-        root, HEAD_FILES, family="LAION aesthetic head", model_id=HEAD_ID, subfolder="aesthetic"
-    )
+    root = require_path(path, SOURCE)
+    head_file = find_weights_file(root, HEAD_FILES, SOURCE)
     base = root if root.is_dir() else root.parent
     clip_dir = Path(clip_path).expanduser() if clip_path else base / CLIP_SUBFOLDER
-    require_files(
-        clip_dir,
-        ["config.json", WEIGHT_FILES],
-        family=family,
-        model_id=CLIP_ID,
-        subfolder=f"aesthetic/{CLIP_SUBFOLDER}",
+    require_files(clip_dir, CLIP_SOURCE)
+    transformers = import_transformers(CLIP_SOURCE)
+    config = transformers.CLIPConfig.from_pretrained(str(clip_dir), local_files_only=True)
+    # the head is checked before the (large) CLIP weights are read
+    head = build_mlp_head(
+        load_state_dict(head_file),
+        in_features=int(config.projection_dim),
+        file=head_file,
+        source=SOURCE,
+        note=f"The head must take the {config.projection_dim}-d embeddings of '{clip_dir}' "
+        "and its layers must chain.",
     )
     clip = load_clip_vision(clip_dir, device=device, dtype=dtype)
-    head = build_mlp_head(load_state_dict(head_file))
-    if head[0].in_features != clip.config.projection_dim:
-        raise ValueError(
-            f"aesthetic head expects {head[0].in_features}-d embeddings but the CLIP model in "
-            f"'{clip_dir}' gives {clip.config.projection_dim}-d (use CLIP ViT-L/14)"
-        )
-    default = ImagePreprocess(size=int(clip.config.vision_config.image_size))
-    pre = preprocess_from_hf_folder(clip_dir, default)
+    pre = preprocess_from_hf_folder(
+        clip_dir, CLIP_PROCESSOR, int(clip.config.vision_config.image_size)
+    )
     return AestheticScore(
         clip, head, preprocess=pre, device=device, dtype=dtype, batch_size=batch_size
     )
@@ -163,6 +136,6 @@ def convert_head_to_safetensors(pth: str | Path, out: str | Path) -> Path:
     from safetensors.torch import save_file
 
     state = load_state_dict(pth)
-    build_mlp_head(state)  # refuse files that are not a known head
+    build_mlp_head(state, file=pth, source=SOURCE)  # refuse files that are not a valid head
     save_file({k: v.contiguous() for k, v in state.items()}, str(out))
     return Path(out)

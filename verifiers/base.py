@@ -1,12 +1,15 @@
 """The verifier interface: images + prompts -> scores, higher is better.
 
-Every verifier in this package follows one contract (see DESIGN.md §4):
+Every verifier in this package follows one contract (``docs/verifiers/README.md``):
 
 - input ``images``: ComfyUI IMAGE layout, ``[B, H, W, 3]`` float in ``[0, 1]``;
 - input ``prompts``: one string for the whole batch or a list with one string per image;
 - output: ``Tensor[B]`` (float32, on the images' device), higher is better;
 - ``differentiable``: when True, gradients flow from the scores back to ``images``
   (the verifier's own resize/normalise included);
+- ``batch_relative``: when True, an image's score depends on the other images of the same
+  call (a rank ensemble): scores of different calls cannot be compared and a batch must
+  not be split into chunks;
 - ``input_size``: the square side the verifier resizes to (``None`` = any size);
 - ``device``/``dtype``/``batch_size``: where and how its network runs; ``__call__`` splits
   the batch into chunks of ``batch_size`` so scores do not depend on how images arrive.
@@ -69,6 +72,7 @@ class Verifier(ABC):
 
     name: str = "verifier"
     differentiable: bool = False
+    batch_relative: bool = False
     input_size: int | None = None
 
     def __init__(
@@ -137,8 +141,15 @@ def score_clip(
 
     ``score = agg_{f in S} verifier(frames[f], prompt)`` with ``S = frame_indices(F, mode,
     every)`` and ``agg`` the mean or the min (the min asks every sampled frame to be good).
-    Returns a 0-dim tensor; arguments are checked before the verifier runs.
+    Returns a 0-dim tensor; arguments are checked before the verifier runs. A
+    ``batch_relative`` verifier (a rank ensemble) is refused: it would rank the frames of
+    one clip against each other.
     """
+    if verifier.batch_relative:
+        raise ValueError(
+            f"{verifier.name} scores images relative to their batch, so it cannot score the "
+            "frames of a clip; use an Ensemble with mode='zscore' and fixed stats"
+        )
     if aggregate not in ("mean", "min"):
         raise ValueError(f"aggregate must be 'mean' or 'min', got {aggregate!r}")
     if not isinstance(prompt, str):

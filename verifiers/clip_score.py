@@ -15,7 +15,7 @@ Facts, layout and costs: ``docs/verifiers/clip_score.md``.
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +23,32 @@ import torch
 import torch.nn.functional as F
 
 from .base import Verifier
-from .hf_local import (
-    EmbeddingCache,
-    from_pretrained_local,
-    import_transformers,
-    load_tokenizer,
-    require_files,
-)
-from .image_ops import INCEPTION_MEAN, INCEPTION_STD, ImagePreprocess, preprocess_from_hf_folder
+from .dual_encoder import CLASSES, MODEL_FILES, build_dual_encoder, read_model_type
+from .embedding_cache import EmbeddingCache
+from .files import WeightSource, require_files
+from .image_ops import ImagePreprocess
+from .options import TorchOptions, option
 
 MODES = ("clipscore", "logit", "probability")
-WEIGHT_FILES = (
-    "model.safetensors|model.safetensors.index.json|pytorch_model.bin|pytorch_model.bin.index.json"
-)
-TOKENIZER_FILES = "tokenizer.json|vocab.json|spiece.model"
-_CLASSES = {"clip": "CLIPModel", "siglip": "SiglipModel"}
+SOURCE = WeightSource(
+    "clip_score", "CLIPScore", "openai/clip-vit-large-patch14", MODEL_FILES,
+    subfolder="clip-vit-large-patch14",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CLIPScoreOptions(TorchOptions):
+    """Options of `load_clip_score` (``path``: a CLIP or SigLIP folder)."""
+
+    mode: str = option(
+        "clipscore", "clipscore: 2.5·max(cos, 0); logit: the model's logit; "
+        "probability: SigLIP's match probability", choices=MODES,
+    )  # fmt: skip
+    weight: float = option(2.5, "w in the clipscore mode's w·max(cos, 0)", min=0.0, step=0.1)
+    tokenizer_path: str = option(
+        "", "Folder with the tokenizer files, if the model folder has none", kind="path"
+    )
+    cache_size: int = option(64, "Text embeddings kept in memory (per prompt)", min=0)
 
 
 class CLIPScore(Verifier):
@@ -62,8 +73,8 @@ class CLIPScore(Verifier):
         batch_size: int = 8,
     ) -> None:
         super().__init__(device=device, dtype=dtype, batch_size=batch_size)
-        if kind not in _CLASSES:
-            raise ValueError(f"kind must be one of {tuple(_CLASSES)}, got {kind!r}")
+        if kind not in CLASSES:
+            raise ValueError(f"kind must be one of {tuple(CLASSES)}, got {kind!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if mode == "probability" and kind != "siglip":
@@ -120,49 +131,6 @@ class CLIPScore(Verifier):
         return self.score_from_cosine(cos)
 
 
-def read_model_type(folder: Path) -> str:
-    """``model_type`` from ``config.json`` of a HF folder."""
-    cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    return str(cfg.get("model_type", ""))
-
-
-def build_dual_encoder(
-    folder: Path,
-    *,
-    family: str,
-    tokenizer_path: str | Path | None,
-    model_id: str,
-    subfolder: str,
-    device: torch.device | str,
-    dtype: torch.dtype,
-    allowed: tuple[str, ...] = ("clip", "siglip"),
-) -> tuple[torch.nn.Module, Any, str, ImagePreprocess, int]:
-    """Load ``(model, tokenizer, kind, preprocess, max_length)`` from a checked local folder."""
-    kind = read_model_type(folder)
-    if kind not in allowed:
-        raise ValueError(
-            f"{family}: '{folder}/config.json' has model_type {kind!r}; expected one of {allowed}"
-        )
-    transformers = import_transformers(family)
-    tok_dir = folder if tokenizer_path is None else Path(tokenizer_path).expanduser()
-    require_files(tok_dir, [TOKENIZER_FILES], family=family, model_id=model_id, subfolder=subfolder)
-    tokenizer = load_tokenizer(tok_dir, family=family)
-    model = from_pretrained_local(
-        getattr(transformers, _CLASSES[kind]), folder, device=device, dtype=dtype
-    )
-    vcfg, tcfg = model.config.vision_config, model.config.text_config
-    if kind == "clip":
-        default = ImagePreprocess(size=int(vcfg.image_size))
-        max_length = min(77, int(tcfg.max_position_embeddings))
-    else:
-        default = ImagePreprocess(
-            size=int(vcfg.image_size), geometry="square", mean=INCEPTION_MEAN, std=INCEPTION_STD
-        )
-        max_length = int(tcfg.max_position_embeddings)
-    preprocess = preprocess_from_hf_folder(folder, default)
-    return model, tokenizer, kind, preprocess, max_length
-
-
 def load_clip_score(
     path: str | Path,
     *,
@@ -178,24 +146,15 @@ def load_clip_score(
 
     ``tokenizer_path`` points at another folder when the model folder has no tokenizer files.
     """
-    family, model_id, sub = "CLIPScore", "openai/clip-vit-large-patch14", "clip_score"
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    folder = require_files(
-        path, ["config.json", WEIGHT_FILES], family=family, model_id=model_id, subfolder=sub
-    )
+    folder = require_files(path, SOURCE)
     if mode == "probability" and read_model_type(folder) != "siglip":
         raise ValueError(
             "mode='probability' needs a SigLIP model folder; use 'clipscore' or 'logit'"
         )
     model, tok, kind, pre, max_len = build_dual_encoder(
-        folder,
-        family=family,
-        tokenizer_path=tokenizer_path,
-        model_id=model_id,
-        subfolder=sub,
-        device=device,
-        dtype=dtype,
+        folder, SOURCE, tokenizer_path=tokenizer_path, device=device, dtype=dtype
     )
     return CLIPScore(
         model,

@@ -29,13 +29,37 @@ from .detection import (
     filter_detections,
     phrase_token_map,
 )
-from .hf_loading import load_hf_model, move_inputs, to_pil
+from .files import WeightSource
+from .hf_folders import load_hf_model
+from .hf_processors import move_inputs
+from .image_ops import to_pil
+from .options import TorchOptions, option
 
 DEFAULT_MODEL_ID = "IDEA-Research/grounding-dino-base"
 OWL_TYPES = {"owlv2", "owlvit"}
 GROUNDING_TYPES = {"grounding-dino", "mm-grounding-dino"}
 #: Default box-score thresholds (upstream examples: Grounding DINO 0.35, OWLv2 0.1-0.2).
 DEFAULT_THRESHOLDS = {"grounding": 0.35, "owl": 0.2}
+SOURCE = WeightSource(
+    "counting", "Object counting", DEFAULT_MODEL_ID, ("config.json", "model.safetensors (or shards + index)", "tokenizer files", "preprocessor_config.json"),
+    subfolder="grounding-dino-base",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CountingOptions(TorchOptions):
+    """Options of `load_counting` (``path``: a Grounding DINO or OWLv2/OWL-ViT folder)."""
+
+    batch_size: int = option(4, "Images per forward pass (scores do not depend on it)", min=1)
+    threshold: float | None = option(
+        None, "Box score threshold (None: 0.35 Grounding DINO, 0.2 OWL)", min=0.0, max=0.999
+    )
+    iou_threshold: float = option(0.5, "NMS: boxes overlapping more are merged", min=0.0, max=1.0)
+    query_template: str = option(
+        "", "Detector query with one {} for the object (empty: the model's default)"
+    )
+
+
 _PAIR = re.compile(r"^\s*([^:]+?)\s*:\s*(\d+)\s*$")
 
 
@@ -197,10 +221,8 @@ def load_counting(
     """
     model, processor, _ = load_hf_model(
         path,
+        SOURCE,
         auto_class="AutoModelForZeroShotObjectDetection",
-        family="Object counting",
-        model_id=DEFAULT_MODEL_ID,
-        subfolder="grounding-dino-base",
         device=device,
         dtype=dtype,
         model_types=OWL_TYPES | GROUNDING_TYPES,

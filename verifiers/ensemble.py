@@ -15,7 +15,8 @@ images (every member scores the whole batch):
   every member is.
 
 Rank and per-batch z-scores are *relative to the batch*: one image alone always scores the
-same, and scores from different calls cannot be compared (``batch_relative`` is True). A
+same, and scores from different calls cannot be compared (``batch_relative`` is True, also
+when any member is batch-relative). A
 search method that compares rewards across calls (e.g. RBF's best-so-far) needs
 ``mode="zscore"`` with fixed ``stats``. Negative weights turn a member into a penalty.
 """
@@ -91,7 +92,8 @@ class Ensemble(Verifier):
                 raise ValueError(f"stats needs one (mean, std > 0) pair per member, got {stats}")
         self.members, self.weights, self.mode, self.stats = members, weights, mode, stats
         self.differentiable = mode == "zscore" and all(m.differentiable for m in members)
-        self.batch_relative = stats is None
+        # a member's batch-relative scores make the combination batch-relative too
+        self.batch_relative = stats is None or any(m.batch_relative for m in members)
 
     def member_scores(self, images: torch.Tensor, prompts: Prompts = "") -> torch.Tensor:
         """Raw scores of every member on the whole batch: ``[M, B]`` float32."""

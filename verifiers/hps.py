@@ -8,21 +8,25 @@ Preprocessing follows HPSv2's ``ResizeMaxSize(224)``: the longer side goes to 22
 the image is zero-padded to a centred square (pad value 0 *before* normalisation), then
 normalised with the OpenAI CLIP mean/std. Prompts are tokenised with the CLIP BPE
 (lower-cased, ``<|startoftext|> … <|endoftext|>``, truncated to 77 with the end token kept,
-padded with id 0). Facts, layout and costs: ``docs/verifiers/hps.md``.
+padded with id 0). Facts, layout and costs: ``docs/verifiers/hpsv2.md``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .base import Verifier
-from .hf_local import EmbeddingCache, load_tokenizer, require_files
+from .embedding_cache import EmbeddingCache
+from .files import WeightSource, find_weights_file, require_files, require_path
+from .hf_models import load_tokenizer
 from .image_ops import ImagePreprocess
-from .loading import find_weights_file, load_checked, load_state_dict, require_path, strip_prefix
 from .openclip_model import VIT_H_14, OpenCLIP, OpenCLIPConfig
+from .options import TorchOptions, option
+from .state_dicts import load_checked, load_state_dict, strip_prefix
 
 MODEL_ID = "xswu/HPSv2"
 TOKENIZER_ID = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"
@@ -33,6 +37,20 @@ CHECKPOINTS = (
     "HPS_v2_compressed.safetensors",
     "HPS_v2_compressed.pt",
 )
+SOURCE = WeightSource("hpsv2", "HPSv2", MODEL_ID, ("HPS_v2.1_compressed.pt", "tokenizer/"))
+TOKENIZER_SOURCE = SOURCE.part(
+    subfolder="tokenizer", model_id=TOKENIZER_ID, files=("vocab.json", "merges.txt")
+)
+
+
+@dataclass(frozen=True)
+class HPSv2Options(TorchOptions):
+    """Options of `load_hps` (``path``: the checkpoint file or the folder holding it)."""
+
+    tokenizer_path: str = option(
+        "", "Folder with the CLIP BPE files (default: <folder>/tokenizer)", kind="path"
+    )
+    cache_size: int = option(64, "Text embeddings kept in memory (per prompt)", min=0)
 
 
 class HPSv2(Verifier):
@@ -99,7 +117,7 @@ def load_openclip(
     state = strip_prefix(load_state_dict(checkpoint))
     with torch.device("meta"):
         model = OpenCLIP(config)
-    model = load_checked(model, state, str(checkpoint))
+    model = load_checked(model, state, file=checkpoint, source=SOURCE)
     return model.to(device=torch.device(device), dtype=dtype)
 
 
@@ -120,27 +138,12 @@ def load_hps(
     ``laion/CLIP-ViT-H-14-laion2B-s32B-b79K``; ``tokenizer_path`` overrides that folder.
     ``config`` is the architecture (ViT-H-14 by default).
     """
-    family = "HPSv2"
-    root = require_path(path, family=family, model_id=MODEL_ID, subfolder="hpsv2")
-    checkpoint = find_weights_file(
-        root,
-        CHECKPOINTS,
-        family="HPSv2",
-        model_id=MODEL_ID,
-        subfolder="hpsv2",
-        hint="HPS_v2.1_compressed.pt",
-        any_single=True,
-    )
+    root = require_path(path, SOURCE)
+    checkpoint = find_weights_file(root, CHECKPOINTS, SOURCE, any_single=True)
     base = root if root.is_dir() else root.parent
     tok_dir = Path(tokenizer_path).expanduser() if tokenizer_path else base / "tokenizer"
-    require_files(
-        tok_dir,
-        ["vocab.json", "merges.txt"],
-        family=family,
-        model_id=TOKENIZER_ID,
-        subfolder="hpsv2/tokenizer",
-    )
-    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="CLIPTokenizer")  # before 2 GB
+    require_files(tok_dir, TOKENIZER_SOURCE)
+    tokenizer = load_tokenizer(tok_dir, TOKENIZER_SOURCE, cls_name="CLIPTokenizer")  # before 2 GB
     model = load_openclip(checkpoint, config, device=device, dtype=dtype)
     return HPSv2(
         model, tokenizer, cache_size=cache_size, device=device, dtype=dtype, batch_size=batch_size

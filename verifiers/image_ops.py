@@ -22,10 +22,10 @@ cast to the model dtype at the end.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -35,8 +35,6 @@ INCEPTION_MEAN = (0.5, 0.5, 0.5)
 INCEPTION_STD = (0.5, 0.5, 0.5)
 
 _GEOMETRIES = ("shortest_crop", "square", "longest_pad")
-# PIL resample codes used by HF preprocessor configs.
-_PIL_RESAMPLE = {2: "bilinear", 3: "bicubic"}
 
 
 @dataclass(frozen=True)
@@ -127,40 +125,10 @@ def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) 
     return (x - m) / s
 
 
-def preprocess_from_hf_folder(folder: Path, default: ImagePreprocess) -> ImagePreprocess:
-    """Read ``preprocessor_config.json`` of a HF model folder (plain JSON) if present.
+def to_pil(images: torch.Tensor) -> list[Any]:
+    """ComfyUI images ``[B, H, W, 3]`` in [0, 1] -> list of RGB ``PIL.Image`` (uint8,
+    ``round(255 x)``), for verifiers whose models take PIL images (not differentiable)."""
+    from PIL import Image
 
-    Understands ``size`` as ``{"shortest_edge": n}`` (with ``crop_size`` and
-    ``do_center_crop``) or ``{"height": h, "width": w}`` (square resize), ``resample``
-    (2 bilinear, 3 bicubic), ``image_mean``/``image_std``. Anything absent keeps ``default``.
-    """
-    cfg_path = Path(folder) / "preprocessor_config.json"
-    if not cfg_path.is_file():
-        return default
-    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    size, geometry, resize = default.size, default.geometry, default.resize
-    raw = cfg.get("size")
-    crop = cfg.get("crop_size")
-    if isinstance(raw, dict) and "shortest_edge" in raw:
-        geometry = "shortest_crop"
-        size = resize = int(raw["shortest_edge"])
-        if cfg.get("do_center_crop", True) and isinstance(crop, dict):
-            size = int(crop.get("height", size))
-    elif isinstance(raw, dict) and "height" in raw:
-        geometry, size, resize = "square", int(raw["height"]), None
-    elif isinstance(raw, int):
-        size = resize = raw
-    mean = tuple(float(v) for v in cfg.get("image_mean", default.mean))
-    std = tuple(float(v) for v in cfg.get("image_std", default.std))
-    resample = _PIL_RESAMPLE.get(cfg.get("resample"), default.resample)
-    return ImagePreprocess(
-        size=size,
-        geometry=geometry,
-        resize=resize,
-        resample=resample,
-        mean=mean,  # type: ignore[arg-type]
-        std=std,  # type: ignore[arg-type]
-        clamp=default.clamp,
-        antialias=default.antialias,
-        fill=default.fill,
-    )
+    arr = (images.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
+    return [Image.fromarray(np.ascontiguousarray(a)) for a in arr]

@@ -18,18 +18,21 @@ conversion) into a faithful re-implementation (`blip_model`). Facts and layout:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .aesthetic import build_mlp_head
 from .base import Verifier
 from .blip_model import BlipCore, BlipRewardConfig
-from .hf_local import load_tokenizer, require_files
+from .files import WeightSource, find_weights_file, require_files, require_path
+from .hf_models import load_tokenizer
 from .image_ops import ImagePreprocess
-from .loading import find_weights_file, load_checked, load_state_dict, require_path, strip_prefix
+from .mlp_head import build_mlp_head
+from .options import TorchOptions, option
+from .state_dicts import load_checked, load_state_dict, strip_prefix
 
 MODEL_ID = "THUDM/ImageReward (ImageReward.pt, med_config.json)"
 TOKENIZER_ID = "google-bert/bert-base-uncased (vocab.txt)"
@@ -37,6 +40,19 @@ CHECKPOINTS = ("ImageReward.safetensors", "ImageReward.pt")
 REWARD_MEAN = 0.16717362830052426
 REWARD_STD = 1.0333394966054072
 MAX_TOKENS = 35
+SOURCE = WeightSource(
+    "image_reward", "ImageReward", MODEL_ID, ("ImageReward.pt", "med_config.json", "tokenizer/")
+)
+TOKENIZER_SOURCE = SOURCE.part(subfolder="tokenizer", model_id=TOKENIZER_ID, files=("vocab.txt",))
+
+
+@dataclass(frozen=True)
+class ImageRewardOptions(TorchOptions):
+    """Options of `load_image_reward` (``path``: the checkpoint or the folder holding it)."""
+
+    tokenizer_path: str = option(
+        "", "Folder with bert-base-uncased's vocab.txt (default: <folder>/tokenizer)", kind="path"
+    )
 
 
 class ImageRewardModel(nn.Module):
@@ -94,14 +110,25 @@ class ImageReward(Verifier):
 
 
 def build_model(
-    state: dict[str, torch.Tensor], cfg: BlipRewardConfig, source: str
+    state: dict[str, torch.Tensor], cfg: BlipRewardConfig, file: str | Path
 ) -> ImageRewardModel:
-    """Check ``state`` against ``cfg`` and load it into an `ImageRewardModel` (file dtype, CPU)."""
+    """Check ``state`` against ``cfg`` and load it into an `ImageRewardModel` (file dtype, CPU).
+
+    The head is checked first (it must take the ``hidden_size``-d CLS feature and its layers
+    must chain), then every tensor of the whole model; any missing, mis-shaped or extra-layer
+    tensor is a ``ValueError`` naming it."""
     state = strip_prefix(state)
-    mlp = build_mlp_head(state, prefix="mlp.layers.")
+    mlp = build_mlp_head(
+        state,
+        prefix="mlp.layers.",
+        in_features=cfg.hidden_size,
+        file=file,
+        source=SOURCE,
+        note=f"The head must take the {cfg.hidden_size}-d CLS feature and its layers must chain.",
+    )
     with torch.device("meta"):  # no second copy of the weights in memory
         model = ImageRewardModel(cfg, mlp)
-    return load_checked(model, state, source)
+    return load_checked(model, state, file=file, source=SOURCE)
 
 
 def load_image_reward(
@@ -119,29 +146,16 @@ def load_image_reward(
     ``med_config.json`` (text-encoder numbers; defaults match the public file) and
     ``tokenizer/`` with ``bert-base-uncased``'s ``vocab.txt``; ``tokenizer_path`` overrides it.
     """
-    family = "ImageReward"
-    root = require_path(path, family=family, model_id=MODEL_ID, subfolder="image_reward")
-    checkpoint = find_weights_file(
-        root,
-        CHECKPOINTS,
-        family="ImageReward",
-        model_id=MODEL_ID,
-        subfolder="image_reward",
-    )
+    root = require_path(path, SOURCE)
+    checkpoint = find_weights_file(root, CHECKPOINTS, SOURCE)
     base = root if root.is_dir() else root.parent
     tok_dir = Path(tokenizer_path).expanduser() if tokenizer_path else base / "tokenizer"
-    require_files(
-        tok_dir,
-        ["vocab.txt"],
-        family=family,
-        model_id=TOKENIZER_ID,
-        subfolder="image_reward/tokenizer",
-    )
-    tokenizer = load_tokenizer(tok_dir, family=family, cls_name="BertTokenizer")  # before 1.8 GB
+    require_files(tok_dir, TOKENIZER_SOURCE)
+    tokenizer = load_tokenizer(tok_dir, TOKENIZER_SOURCE, cls_name="BertTokenizer")  # before 1.8 GB
     if config is None:
         med = base / "med_config.json"
         config = BlipRewardConfig.from_med_config(med) if med.is_file() else BlipRewardConfig()
-    model = build_model(load_state_dict(checkpoint), config, str(checkpoint))
+    model = build_model(load_state_dict(checkpoint), config, checkpoint)
     model = model.to(device=torch.device(device), dtype=dtype)
     model.mlp.layers.float()  # the head runs in float32 on the CLS feature, as upstream
     return ImageReward(model, tokenizer, device=device, dtype=dtype, batch_size=batch_size)

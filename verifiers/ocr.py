@@ -17,13 +17,35 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from .base import Verifier
-from .loading import optional_import
+from .files import WeightSource, optional_import
+from .options import BundledOptions, option
+
+SOURCE = WeightSource(
+    "ocr", "OCR text", "PP-OCRv4 (bundled with rapidocr-onnxruntime)", extra="ocr", bundled=True
+)
+
+
+@dataclass(frozen=True)
+class OCROptions(BundledOptions):
+    """Options of `load_ocr` (the weights ship with ``rapidocr-onnxruntime``)."""
+
+    source: str = option(
+        "quotes", "quotes: the quoted text of the prompt; prompt: the whole prompt",
+        choices=("quotes", "prompt"),
+    )  # fmt: skip
+    case_sensitive: bool = option(False, "Compare letter case too")
+    keep_punctuation: bool = option(False, "Compare punctuation and symbols too")
+    text_score: float = option(
+        0.5, "RapidOCR drops lines recognised with less confidence", min=0.0, max=1.0
+    )
+
 
 _DOUBLE = re.compile(r"[\"“”„«»]([^\"“”„«»]+)[\"“”„«»]")
 _SINGLE = re.compile(r"(?<!\w)['‘’]([^'‘’]+)['‘’](?!\w)")
@@ -130,7 +152,7 @@ def load_ocr(
     """
     if source not in ("quotes", "prompt"):
         raise ValueError(f"source must be 'quotes' or 'prompt', got {source!r}")
-    rapidocr = optional_import("rapidocr_onnxruntime", family="OCR text", extra="ocr")
+    rapidocr = optional_import("rapidocr_onnxruntime", SOURCE)
     kwargs: dict[str, Any] = {"text_score": float(text_score)}
     if threads is not None:
         kwargs["intra_op_num_threads"] = int(threads)

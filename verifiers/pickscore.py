@@ -9,14 +9,28 @@ score depend on the other images in the batch. Facts and layout:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .clip_score import WEIGHT_FILES, CLIPScore, build_dual_encoder
-from .hf_local import require_files
+from .clip_score import CLIPScore
+from .dual_encoder import MODEL_FILES, build_dual_encoder
+from .files import WeightSource, require_files
+from .options import TorchOptions, option
 
 MODEL_ID = "yuvalkirstain/PickScore_v1"
+SOURCE = WeightSource("pickscore", "PickScore", MODEL_ID, MODEL_FILES)
+
+
+@dataclass(frozen=True)
+class PickScoreOptions(TorchOptions):
+    """Options of `load_pickscore` (``path``: the PickScore_v1 folder)."""
+
+    tokenizer_path: str = option(
+        "", "Folder with the CLIP-H tokenizer files, if the model folder has none", kind="path"
+    )
+    cache_size: int = option(64, "Text embeddings kept in memory (per prompt)", min=0)
 
 
 class PickScore(CLIPScore):
@@ -40,19 +54,9 @@ def load_pickscore(
     CLIP tokenizer files and ``preprocessor_config.json``; ``tokenizer_path`` may point at
     ``laion/CLIP-ViT-H-14-laion2B-s32B-b79K`` instead when the tokenizer files are missing.
     """
-    family, sub = "PickScore", "pickscore"
-    folder = require_files(
-        path, ["config.json", WEIGHT_FILES], family=family, model_id=MODEL_ID, subfolder=sub
-    )
+    folder = require_files(path, SOURCE)
     model, tok, kind, pre, max_len = build_dual_encoder(
-        folder,
-        family=family,
-        tokenizer_path=tokenizer_path,
-        model_id=MODEL_ID,
-        subfolder=sub,
-        device=device,
-        dtype=dtype,
-        allowed=("clip",),
+        folder, SOURCE, tokenizer_path=tokenizer_path, device=device, dtype=dtype, allowed=("clip",)
     )
     return PickScore(
         model,

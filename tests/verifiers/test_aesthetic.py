@@ -11,21 +11,22 @@ from torch import nn
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.aesthetic import (  # noqa: E402
     CLIP_ID,
     HEAD_ID,
     AestheticScore,
-    build_mlp_head,
     convert_head_to_safetensors,
     load_aesthetic,
 )
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.mlp_head import build_mlp_head  # noqa: E402
 
 HEAD = "sac+logos+ava1-l14-linearMSE"
 
@@ -90,14 +91,14 @@ def test_relu_head_layout_is_recognised():
 
 def test_unknown_head_layout_and_wrong_width(folder, tmp_path):
     with pytest.raises(ValueError, match="unknown MLP head layout"):
-        build_mlp_head({"layers.0.weight": torch.zeros(1, 4), "layers.0.bias": torch.zeros(1)})
+        build_mlp_head({"layers.1.weight": torch.zeros(1, 4), "layers.1.bias": torch.zeros(1)})
     g = torch.Generator().manual_seed(1)
     sd = {}
     for idx, (i, o) in zip([0, 2, 4, 6, 7], [(10, 8), (8, 6), (6, 4), (4, 2), (2, 1)], strict=True):
         sd[f"layers.{idx}.weight"] = torch.randn(o, i, generator=g)
         sd[f"layers.{idx}.bias"] = torch.randn(o, generator=g)
     torch.save(sd, tmp_path / "head.pth")
-    with pytest.raises(ValueError, match="expects 10-d embeddings"):
+    with pytest.raises(ValueError, match=r"layers\.0\.weight: \[8, 16\] vs \[8, 10\]"):
         load_aesthetic(tmp_path / "head.pth", clip_path=folder / "clip-vit-large-patch14")
 
 

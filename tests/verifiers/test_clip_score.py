@@ -11,15 +11,16 @@ import torch
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_gradient,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.clip_score import CLIPScore, load_clip_score  # noqa: E402
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 
 PROMPTS = ["a photo of a cat", "a red car", "the dog", "hello world"]
 
@@ -178,7 +179,7 @@ def test_missing_weights_errors(tmp_path, clip_dir):
 
 @pytest.mark.parametrize("module", ["transformers"])
 def test_missing_dependency_names_the_extra(clip_dir, monkeypatch, module):
-    from flowsearch.verifiers.loading import MissingDependencyError
+    from flowsearch.verifiers.files import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, module, None)  # makes `import transformers` fail
     with pytest.raises(MissingDependencyError, match=r"flowsearch\[verifiers\]"):

@@ -9,13 +9,13 @@ import torch
 
 pytest.importorskip("transformers")
 
-from _fixtures_b import (  # noqa: E402
+from support.tiny_tokenizers import bert_like_tokenizer  # noqa: E402
+from support.vlm_folders import (  # noqa: E402
     random_images,
     save_tiny_grounding_dino,
     save_tiny_owlv2,
     save_tiny_qwen25_vl,
 )
-from _tokenizers_b import bert_like_tokenizer  # noqa: E402
 
 from flowsearch.verifiers.counting import (  # noqa: E402
     CountingVerifier,
@@ -32,7 +32,7 @@ from flowsearch.verifiers.detection import (  # noqa: E402
     nms,
     phrase_token_map,
 )
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 
 
 def test_parse_count_spec_forms():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from flowsearch.testing.verifier_contract import (
+from support.contract import (
     check_bad_inputs,
     check_gradient,
     check_output,
     random_images,
 )
+
 from flowsearch.verifiers.base import Verifier
 from flowsearch.verifiers.ensemble import Ensemble, average_ranks, standardize
 

@@ -10,14 +10,15 @@ from torch import nn
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.hps import MODEL_ID, TOKENIZER_ID, HPSv2, load_hps  # noqa: E402
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.openclip_model import VIT_H_14, OpenCLIP  # noqa: E402
 
 PROMPTS = ["a photo of a cat", "the red car", "a dog"]
@@ -178,12 +179,12 @@ def test_safetensors_and_module_prefix_load_the_same(hps_dir, tmp_path):
 
 def test_architecture_mismatch_is_a_clear_error(hps_dir, tmp_path):
     folder, cfg = hps_dir
-    with pytest.raises(ValueError, match="shape mismatches"):
+    with pytest.raises(ValueError, match="wrong shape"):
         load_hps(folder)  # tiny file against the default ViT-H-14 config
     state = torch.load(folder / "HPS_v2.1_compressed.pt", weights_only=True)["state_dict"]
     del state["visual.proj"]
     torch.save({"state_dict": state}, tmp_path / "broken.pt")
-    with pytest.raises(ValueError, match="missing keys.*visual.proj"):
+    with pytest.raises(ValueError, match=r"missing tensor(?s:.*)visual\.proj: \[32, 16\]"):
         load_hps(tmp_path / "broken.pt", config=cfg, tokenizer_path=folder / "tokenizer")
 
 
@@ -195,7 +196,7 @@ def test_pickle_with_code_is_refused(hps_dir, tmp_path):
 
 
 def test_missing_transformers_fails_before_reading_weights(hps_dir, monkeypatch):
-    from flowsearch.verifiers.loading import MissingDependencyError
+    from flowsearch.verifiers.files import MissingDependencyError
 
     folder, cfg = hps_dir
     monkeypatch.setitem(sys.modules, "transformers", None)

@@ -12,13 +12,15 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.blip_model import BlipRewardConfig  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.image_reward import (  # noqa: E402
     MODEL_ID,
     REWARD_MEAN,
@@ -27,7 +29,6 @@ from flowsearch.verifiers.image_reward import (  # noqa: E402
     ImageReward,
     load_image_reward,
 )
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
 
 PROMPTS = ["a photo of a cat", "the red car", "hello world"]
 

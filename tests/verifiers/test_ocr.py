@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from flowsearch.verifiers.loading import MissingDependencyError
+from flowsearch.verifiers.files import MissingDependencyError
 from flowsearch.verifiers.ocr import (
     edit_similarity,
     extract_quoted,

@@ -7,12 +7,13 @@ import torch
 
 pytest.importorskip("transformers")
 
-from flowsearch.testing import tiny_reward_models as tiny  # noqa: E402
-from flowsearch.testing.verifier_contract import (  # noqa: E402
+from support import tiny_models as tiny  # noqa: E402
+from support.contract import (  # noqa: E402
     check_contract,
     check_missing_weights,
     random_images,
 )
+
 from flowsearch.verifiers.pickscore import MODEL_ID, PickScore, load_pickscore  # noqa: E402
 
 PROMPTS = ["a photo of a cat", "a red car", "the dog"]

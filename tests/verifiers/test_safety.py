@@ -6,10 +6,10 @@ import sys
 
 import pytest
 import torch
-from _fixtures_b import random_images
+from support.vlm_folders import random_images
 
-from flowsearch.verifiers.hf_loading import to_pil
-from flowsearch.verifiers.loading import MissingDependencyError
+from flowsearch.verifiers.files import MissingDependencyError
+from flowsearch.verifiers.image_ops import to_pil
 from flowsearch.verifiers.safety import SafetyPenalty, load_safety
 
 

@@ -9,9 +9,9 @@ import torch
 
 pytest.importorskip("transformers")
 
-from _fixtures_b import random_images, save_tiny_llava_onevision, save_tiny_qwen25_vl  # noqa: E402
+from support.vlm_folders import random_images, save_tiny_llava_onevision, save_tiny_qwen25_vl  # noqa: E402
 
-from flowsearch.verifiers.loading import MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingWeightsError  # noqa: E402
 from flowsearch.verifiers.vlm_grader import Grade, VLMGrader, load_vlm_grader, parse_score  # noqa: E402
 
 

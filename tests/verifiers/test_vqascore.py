@@ -10,19 +10,19 @@ import torch
 
 pytest.importorskip("transformers")
 
-from _fixtures_b import (  # noqa: E402
+from support.tiny_tokenizers import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
+from support.vlm_folders import (  # noqa: E402
     random_images,
     save_tiny_instructblip_t5,
     save_tiny_llava_onevision,
     save_tiny_qwen25_vl,
 )
-from _tokenizers_b import byte_bpe_tokenizer, metaspace_tokenizer  # noqa: E402
 
-from flowsearch.verifiers.loading import MissingDependencyError, MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.files import MissingDependencyError, MissingWeightsError  # noqa: E402
+from flowsearch.verifiers.vlm_prompts import format_question  # noqa: E402
 from flowsearch.verifiers.vqascore import (  # noqa: E402
     DEFAULT_QUESTION,
     answer_token_ids,
-    format_question,
     load_vqascore,
 )
 
@@ -164,8 +164,8 @@ def test_missing_weights_and_bad_folder(tmp_path):
         load_vqascore(tmp_path / "qwen2.5-vl-3b")
     msg = str(err.value)
     assert str(tmp_path / "qwen2.5-vl-3b") in msg and "Qwen/Qwen2.5-VL-3B-Instruct" in msg
-    assert "models/verifiers/qwen2.5-vl-3b" in msg
-    with pytest.raises(ValueError, match="config.json"):
+    assert "models/verifiers/vqascore/" in msg and "docs/verifiers/vqascore.md" in msg
+    with pytest.raises(MissingWeightsError, match="no config.json"):
         load_vqascore(tmp_path)
 
 
@@ -201,6 +201,6 @@ def test_answer_ids_sum_both_spellings():
 
 
 def _pil(image):
-    from flowsearch.verifiers.hf_loading import to_pil
+    from flowsearch.verifiers.image_ops import to_pil
 
     return to_pil(image[None])[0]

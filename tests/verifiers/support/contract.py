@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from ..verifiers.base import Verifier
-from ..verifiers.loading import MissingWeightsError
+from flowsearch.verifiers.base import Verifier
+from flowsearch.verifiers.files import MissingWeightsError
 
 
 def random_images(batch: int, height: int = 40, width: int = 56, seed: int = 0) -> torch.Tensor:
@@ -88,11 +88,13 @@ def check_contract(v: Verifier, images: torch.Tensor, prompts: list[str]) -> tor
 
 
 def check_missing_weights(load: Callable[..., object], path, model_id: str, folder: str) -> str:
-    """Loading from ``path`` raises `MissingWeightsError` naming the path, id and folder."""
+    """Loading from ``path`` raises `MissingWeightsError` naming the path, the public model id,
+    the folder ``models/verifiers/<folder>`` and the family's docs page."""
     with pytest.raises(MissingWeightsError) as info:
         load(path)
     msg = str(info.value)
     assert str(path) in msg, msg
     assert model_id in msg, msg
     assert f"models/verifiers/{folder}" in msg, msg
+    assert f"docs/verifiers/{folder.split('/')[0]}.md" in msg, msg
     return msg

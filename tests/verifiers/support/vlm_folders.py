@@ -4,7 +4,7 @@ Everything is built locally (no download): tokenizers are trained on a few sente
 ``tokenizers`` library, models are built from small configs of the real architectures and
 written with ``save_pretrained``; the verifiers then load them through their normal loaders.
 Shared by the VQAScore / VLM-grader / counting tests (kept out of conftest.py on purpose);
-the tokenizers live in `_tokenizers_b.py`.
+the tokenizers live in `tiny_tokenizers.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 
 import torch
-from _tokenizers_b import (
+
+from .tiny_tokenizers import (
     bert_like_tokenizer,
     byte_bpe_tokenizer,
     clip_like_tokenizer,

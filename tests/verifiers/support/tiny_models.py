@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..verifiers.blip_model import BlipRewardConfig
-from ..verifiers.openclip_model import OpenCLIP, OpenCLIPConfig
+from flowsearch.verifiers.blip_model import BlipRewardConfig
+from flowsearch.verifiers.openclip_model import OpenCLIP, OpenCLIPConfig
 
 WORDS = ["a", "photo", "of", "cat", "dog", "red", "car", "the", "hello", "world", "astronaut"]
 
@@ -205,7 +205,7 @@ def tiny_blip_config(vocab_size: int) -> BlipRewardConfig:
 
 def make_tiny_image_reward(folder: Path, seed: int = 0) -> tuple[Path, BlipRewardConfig]:
     """``ImageReward.pt`` (upstream keys + the unused extras), ``med_config.json``, ``tokenizer/``."""
-    from ..verifiers.blip_model import BlipCore
+    from flowsearch.verifiers.blip_model import BlipCore
 
     cfg = tiny_blip_config(write_bert_vocab(folder / "tokenizer") + 2)  # + [DEC], [ENC]
     core = init_params_(BlipCore(cfg), seed)
@@ -227,3 +227,23 @@ def make_tiny_image_reward(folder: Path, seed: int = 0) -> tuple[Path, BlipRewar
     }  # fmt: skip
     (folder / "med_config.json").write_text(json.dumps(med), "utf-8")
     return folder, cfg
+
+
+#: Families whose tiny checkpoint loads through the registry with default options.
+TINY_CHECKPOINTS = ("clip_score", "pickscore", "aesthetic")
+
+
+def write_tiny_checkpoint(family: str, verifiers_dir: Path, seed: int = 0) -> Path:
+    """Write a tiny loadable checkpoint of ``family`` into ``verifiers_dir/<family>/`` laid out
+    as in ``docs/verifiers/<family>.md`` (``verifiers_dir`` plays ComfyUI's
+    ``models/verifiers``); returns the path to pass as the ``path`` option.
+
+    Defined for `TINY_CHECKPOINTS` (CLIP-based families, loadable with default options)."""
+    root = Path(verifiers_dir) / family
+    if family == "clip_score":
+        return make_tiny_clip(root / "tiny-clip", seed=seed)
+    if family == "pickscore":
+        return make_tiny_clip(root, seed=seed)
+    if family == "aesthetic":
+        return make_tiny_aesthetic(root, seed=seed)
+    raise ValueError(f"no tiny checkpoint for {family!r}; choose one of {TINY_CHECKPOINTS}")

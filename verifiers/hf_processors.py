@@ -1,4 +1,4 @@
-"""Loading local Hugging Face model folders (VLMs, open-vocabulary detectors) without downloads.
+"""Processors (tokenizers + PIL image processor + chat template) of local transformers folders.
 
 A folder is what ``save_pretrained`` writes (or what a user downloads from the Hub by hand):
 ``config.json``, ``*.safetensors`` weights, the tokenizer files, ``preprocessor_config.json``
@@ -20,25 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from .hf_local import import_transformers
-from .loading import log, require_path
-
-
-def to_pil(images: torch.Tensor) -> list[Any]:
-    """ComfyUI images ``[B, H, W, 3]`` in [0, 1] -> list of RGB ``PIL.Image`` (uint8, rounded)."""
-    from PIL import Image
-
-    arr = (images.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
-    return [Image.fromarray(np.ascontiguousarray(a)) for a in arr]
-
-
-def _version(module: Any) -> tuple[int, int]:
-    """``(major, minor)`` of a module's ``__version__`` (``"5.23.0"`` -> ``(5, 23)``)."""
-    parts = [int(p) if p.isdigit() else 0 for p in module.__version__.split(".")[:2]]
-    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+from .files import WeightSource, log
+from .hf_models import import_transformers, transformers_version
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -73,13 +58,13 @@ def _pil_image_processor_class(transformers: Any, model_type: str) -> type | Non
     return getattr(transformers, name, None) if name else None
 
 
-def _load_image_processor(transformers: Any, folder: Path, model_type: str, family: str) -> Any:
+def _load_image_processor(transformers: Any, folder: Path, model_type: str, title: str) -> Any:
     """PIL image processor of the folder. Some published folders name a class that newer
     transformers dropped (e.g. ``Qwen2_5_VLImageProcessor``); then the model type's own PIL
     processor reads the same ``preprocessor_config.json``."""
     # transformers >= 5.4 selects processors by backend; older ones by use_fast (slow = PIL)
     kw: dict[str, Any] = (
-        {"backend": "pil"} if _version(transformers) >= (5, 4) else {"use_fast": False}
+        {"backend": "pil"} if transformers_version(transformers) >= (5, 4) else {"use_fast": False}
     )
     try:
         return transformers.AutoImageProcessor.from_pretrained(
@@ -90,18 +75,18 @@ def _load_image_processor(transformers: Any, folder: Path, model_type: str, fami
         if cls is None:
             raise
         log.info(
-            "%s: %s...; using %s for model_type %r", family, str(exc)[:80], cls.__name__, model_type
+            "%s: %s...; using %s for model_type %r", title, str(exc)[:80], cls.__name__, model_type
         )
         return cls.from_pretrained(str(folder), local_files_only=True)
 
 
-def _processor_class(transformers: Any, model_type: str, family: str) -> type:
+def _processor_class(transformers: Any, model_type: str, title: str) -> type:
     from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
 
     name = PROCESSOR_MAPPING_NAMES.get(model_type)
     if name is None or not hasattr(transformers, name):
         raise ValueError(
-            f"{family}: transformers {transformers.__version__} has no processor for model_type "
+            f"{title}: transformers {transformers.__version__} has no processor for model_type "
             f"{model_type!r}; use a model folder of a supported architecture"
         )
     base = getattr(transformers, name)
@@ -124,15 +109,16 @@ def _attributes(cls: type) -> list[str]:
     return list(attrs) if attrs else list(cls.get_attributes())
 
 
-def build_processor(folder: Path, model_type: str, *, family: str) -> Any:
+def build_processor(folder: Path, model_type: str, source: WeightSource) -> Any:
     """Assemble the model's processor from the folder's parts (tokenizer(s), PIL image
     processor, chat template, ``processor_config.json`` options); no video processor."""
-    transformers = import_transformers(family)
-    cls = _processor_class(transformers, model_type, family)
+    transformers = import_transformers(source)
+    title = source.title
+    cls = _processor_class(transformers, model_type, title)
     parts: dict[str, Any] = {}
     for attr in _attributes(cls):
         if attr == "image_processor":
-            parts[attr] = _load_image_processor(transformers, folder, model_type, family)
+            parts[attr] = _load_image_processor(transformers, folder, model_type, title)
         elif attr == "video_processor":
             parts[attr] = None
         elif attr == "tokenizer" or attr.endswith("_tokenizer"):
@@ -141,61 +127,16 @@ def build_processor(folder: Path, model_type: str, *, family: str) -> Any:
                 str(sub), local_files_only=True, trust_remote_code=False
             )
         else:
-            raise ValueError(
-                f"{family}: processor part {attr!r} of {cls.__name__} is not supported"
-            )
+            raise ValueError(f"{title}: processor part {attr!r} of {cls.__name__} is not supported")
     options = _read_json(folder / "processor_config.json")
     accepted = set(inspect.signature(cls.__init__).parameters) - set(parts) - {"self", "kwargs"}
     kwargs = {k: v for k, v in options.items() if k in accepted}
     ignored = sorted(set(options) - set(kwargs) - {"processor_class"})
     if ignored:
-        log.debug("%s: ignoring processor_config.json keys %s", family, ignored)
+        log.debug("%s: ignoring processor_config.json keys %s", title, ignored)
     if "chat_template" in accepted and "tokenizer" in parts:
         kwargs["chat_template"] = read_chat_template(folder, parts["tokenizer"])
     return cls(**parts, **kwargs)
-
-
-def load_hf_model(
-    path: str | Path,
-    *,
-    auto_class: str,
-    family: str,
-    model_id: str,
-    subfolder: str,
-    device: torch.device | str,
-    dtype: torch.dtype,
-    model_types: set[str] | None = None,
-) -> tuple[Any, Any, Path]:
-    """Load ``(model, processor, folder)`` from a local Hugging Face folder.
-
-    ``auto_class`` names the transformers auto class (``"AutoModelForImageTextToText"``,
-    ``"AutoModelForZeroShotObjectDetection"``); ``model_types``, if given, are the accepted
-    ``config.model_type`` values (checked before any weight is read). The model is put in
-    eval mode on ``device`` with ``dtype`` and its parameters frozen.
-    """
-    transformers = import_transformers(family)
-    folder = require_path(path, family=family, model_id=model_id, subfolder=subfolder)
-    if not (folder / "config.json").is_file():
-        raise ValueError(
-            f"{family}: '{folder}' is not a Hugging Face model folder (no config.json); download "
-            f"the whole repository '{model_id}' into ComfyUI/models/verifiers/{subfolder}/"
-        )
-    config = transformers.AutoConfig.from_pretrained(
-        str(folder), local_files_only=True, trust_remote_code=False
-    )
-    if model_types is not None and config.model_type not in model_types:
-        raise ValueError(
-            f"{family}: '{folder}' holds a {config.model_type!r} model; expected one of "
-            f"{sorted(model_types)}"
-        )
-    processor = build_processor(folder, config.model_type, family=family)
-    dtype_kw = "dtype" if _version(transformers) >= (4, 56) else "torch_dtype"
-    model = getattr(transformers, auto_class).from_pretrained(
-        str(folder), local_files_only=True, trust_remote_code=False, **{dtype_kw: dtype}
-    )
-    model = model.to(device).eval()
-    model.requires_grad_(False)
-    return model, processor, folder
 
 
 def move_inputs(inputs: Any, device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
@@ -210,34 +151,3 @@ def move_inputs(inputs: Any, device: torch.device, dtype: torch.dtype) -> dict[s
             )
         out[key] = value
     return out
-
-
-def chat_text(processor: Any, question: str) -> str:
-    """The model's prompt for one image followed by ``question``, ending where the assistant's
-    answer starts (``add_generation_prompt=True``). Processors without a chat template (e.g.
-    InstructBLIP, which inserts its query tokens itself) get the bare question."""
-    if getattr(processor, "chat_template", None):
-        messages = [
-            {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}
-        ]
-        return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    return question
-
-
-def is_encoder_decoder(model: Any) -> bool:
-    """True for VLMs whose language model is an encoder-decoder (InstructBLIP/BLIP-2 + Flan-T5)."""
-    cfg = model.config
-    return bool(getattr(cfg, "is_encoder_decoder", False)) or (
-        getattr(cfg, "use_decoder_only_language_model", True) is False
-    )
-
-
-def decoder_start_id(model: Any) -> int:
-    """``decoder_start_token_id`` of an encoder-decoder language model (T5: the pad id, 0)."""
-    cfg = model.config
-    text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
-    for c in (text_cfg, cfg):
-        start = getattr(c, "decoder_start_token_id", None)
-        if start is not None:
-            return int(start)
-    raise ValueError("encoder-decoder VLM config has no decoder_start_token_id")
