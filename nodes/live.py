@@ -125,21 +125,40 @@ def preview_for(latent_format: Any) -> Callable[[torch.Tensor], torch.Tensor] | 
     return latent_rgb_preview(factors, getattr(latent_format, "latent_rgb_factors_bias", None))
 
 
+def thumbnail_decoder(
+    model: Any = None, cheap_vae: Any = None, chunk: int = 8
+) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """How thumbnails are decoded: the node's cheap VAE when one is connected (model-space
+    latents through the model's ``process_latent_out``, as the rewards are), else the
+    model's Latent2RGB factors, else None (no thumbnails)."""
+    if model is None:
+        return None
+    if cheap_vae is not None:
+        from .search_io import LatentDecoder
+
+        return LatentDecoder(cheap_vae, model, chunk)
+    return preview_for(getattr(model.model, "latent_format", None))
+
+
 def panel_sink(
     controls: Sequence[Any],
     *,
+    model: Any = None,
+    cheap_vae: Any = None,
+    chunk: int = 8,
     preview: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    latent_format: Any = None,
     prompt_id: str | None = None,
     node_id: str | None = None,
 ) -> LiveSession | SilentSink:
     """The live panel's event sink for the executing Flow Search node.
 
-    ``controls[b]``: batch item b's `SearchControl`; ``preview(x0 [n, ...] in model space)
-    -> [n, H, W, 3]`` in [0, 1] decodes thumbnails (pass the cheap decoder when one is
-    connected), else ``latent_format``'s Latent2RGB factors are used. Prompt and node ids
-    default to ComfyUI's executing context. Call the sink's ``report(report_json)`` with the
-    node's report when done (the summary), and ``close()`` in a ``finally``.
+    ``controls[b]``: batch item b's `SearchControl` (the panel's stop / pick). Thumbnails
+    are decoded by ``preview(x0 [n, ...] model space) -> [n, H, W, 3]`` in [0, 1] if given,
+    else by `thumbnail_decoder` (``model``'s ComfyUI ``ModelPatcher``, the node's
+    ``cheap_vae`` if connected, ``chunk`` latents per decode). Prompt and node ids default
+    to ComfyUI's executing context. After the node wrote its report, call the sink's
+    ``report(report_json)`` (the panel's summary). Without a server or a client id (a
+    prompt queued by a script), a `SilentSink` that does nothing.
     """
     server = _prompt_server()
     client_id = getattr(server, "client_id", None) if server is not None else None
@@ -159,6 +178,6 @@ def panel_sink(
         controls=controls,
         send=lambda name, data: server.send_sync(name, data, client_id),
         listening=lambda: client_id in getattr(server, "sockets", {}),
-        preview=preview if preview is not None else preview_for(latent_format),
+        preview=preview if preview is not None else thumbnail_decoder(model, cheap_vae, chunk),
     )
     return hub_of(server).add(session)

@@ -254,25 +254,33 @@ class LiveSession:
 
 
 def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``flowsearch.summary`` payload from the node's JSON report (see docs/web.md)."""
-    items = report.get("items") if isinstance(report.get("items"), list) else [report]
-    timings: dict[str, float] = {}
-    for item in items:
-        for key, value in (item.get("timings") or {}).items():
-            if isinstance(value, (int, float)):
-                timings[key] = timings.get(key, 0.0) + float(value)
-    nfe_used = sum(int(item.get("nfe_used", item.get("nfe", 0)) or 0) for item in items)
-    budget = sum(int(item.get("nfe_budget", 0) or 0) for item in items)
-    seconds = timings.get("total")
+    """The ``flowsearch.summary`` payload from the Flow Search node's JSON report.
+
+    The report has per-node ``nfe`` ``{used, budget}``, ``timings`` (the search's wall time
+    split into ``model`` / ``decode`` / ``verifier`` / ``overhead``, its
+    ``seconds_per_100_nfe``, and ``total``), ``best_rewards`` and ``held_out.best`` per batch
+    item, and ``items`` (the core's per-item reports: ``picked``, ``stopped``).
+    """
+    items = [item for item in report.get("items") or [] if isinstance(item, Mapping)]
+    nfe = report.get("nfe") if isinstance(report.get("nfe"), Mapping) else {}
+    timings = report.get("timings") if isinstance(report.get("timings"), Mapping) else {}
+    held_out = report.get("held_out") if isinstance(report.get("held_out"), Mapping) else {}
+    used = nfe.get("used", sum(int(item.get("nfe") or 0) for item in items))
+    total = timings.get("total")
+    per_100 = timings.get("seconds_per_100_nfe")
+    if per_100 is None and total and used:
+        per_100 = 100.0 * total / used
+    n = max(1, len(items))
     return {
         "method": report.get("method"),
-        "nfe_used": nfe_used,
-        "nfe_budget": budget,
-        "seconds": seconds,
-        "sec_per_100_nfe": 100.0 * seconds / nfe_used if seconds and nfe_used else None,
-        "timings": timings,
-        "best_reward": [item.get("reward", item.get("best_reward")) for item in items],
-        "held_out": [item.get("held_out") for item in items],
-        "picked": [item.get("picked") for item in items],
-        "stopped": any(bool(item.get("stopped")) for item in items),
+        "nfe_used": used,
+        "nfe_budget": nfe.get("budget"),
+        "seconds": total,
+        "sec_per_100_nfe": per_100,
+        "timings": {k: v for k, v in timings.items() if isinstance(v, (int, float))},
+        "best_reward": list(report.get("best_rewards") or [item.get("reward") for item in items]),
+        "held_out": list(held_out.get("best") or [None] * n),
+        "picked": [item.get("picked") for item in items] or [None],
+        "pick_error": [item.get("pick_error") for item in items] or [None],
+        "stopped": bool(report.get("stopped")) or any(bool(item.get("stopped")) for item in items),
     }

@@ -266,47 +266,41 @@ def test_thumbnails_of_a_large_population_show_the_best_sixteen():
 
 
 def test_summary_from_the_node_report():
-    report = {
+    report = {  # the Flow Search node's report (nodes/report.py), trimmed
+        "flowsearch": "flow_search_report/1",
         "method": "rbf",
+        "nfe": {"used": 190, "budget": 200, "per_item_budget": 100},
+        "best_rewards": [0.8, 0.7],
+        "held_out": {"verifier": "brightness", "best": [0.6, 0.5], "candidates": [[0.6], [0.5]]},
+        "timings": {
+            "model": 4.0,
+            "decode": 1.0,
+            "verifier": 2.0,
+            "overhead": 1.0,
+            "search": 8.0,
+            "seconds_per_100_nfe": 800 / 190,
+            "outputs_decode": 0.5,
+            "held_out": 0.1,
+            "total": 9.0,
+        },
+        "stopped": False,
         "items": [
-            {
-                "nfe_used": 90,
-                "nfe_budget": 100,
-                "reward": 0.8,
-                "held_out": 0.6,
-                "picked": None,
-                "timings": {
-                    "model": 2.0,
-                    "decode": 0.5,
-                    "verifier": 1.0,
-                    "overhead": 0.5,
-                    "total": 4.0,
-                },
-            },
-            {
-                "nfe_used": 100,
-                "nfe_budget": 100,
-                "reward": 0.7,
-                "held_out": None,
-                "picked": [3, 1],
-                "timings": {
-                    "model": 2.0,
-                    "decode": 0.5,
-                    "verifier": 1.0,
-                    "overhead": 0.5,
-                    "total": 4.0,
-                },
-            },
+            {"nfe": 90, "reward": 0.8, "picked": None, "stopped": False, "pick_error": None},
+            {"nfe": 100, "reward": 0.7, "picked": [3, 1], "stopped": False, "pick_error": None},
         ],
     }
     fields = summary_fields(report)
     assert fields["nfe_used"] == 190 and fields["nfe_budget"] == 200
-    assert fields["timings"]["model"] == 4.0
+    assert fields["timings"]["model"] == 4.0 and fields["seconds"] == 9.0
     assert fields["sec_per_100_nfe"] == pytest.approx(800 / 190)
-    assert fields["held_out"] == [0.6, None] and fields["picked"] == [None, [3, 1]]
+    assert fields["held_out"] == [0.6, 0.5] and fields["picked"] == [None, [3, 1]]
+    assert fields["best_reward"] == [0.8, 0.7] and fields["stopped"] is False
+    no_held_out = summary_fields({**report, "held_out": None})
+    assert no_held_out["held_out"] == [None, None]
     session, sent = make_session()
     session.report(json.dumps(report))
     assert sent[-1][0] == "flowsearch.summary" and session.finished
+    json.dumps(sent[-1][1], allow_nan=False)
 
 
 # -- the hub -------------------------------------------------------------------------

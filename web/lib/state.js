@@ -198,6 +198,11 @@ function handlers() {
       for (const [b, value] of state.summary.heldOut.entries()) {
         if (value !== null && state.batches[b]) state.batches[b].heldOut = value
       }
+      // the report is authoritative about picks (done only infers them)
+      state.summary.picked.forEach((pick, b) => {
+        if (!state.batches[b]) return
+        state.batches[b].picked = Array.isArray(pick) ? { population: pick[0], index: pick[1] } : null
+      })
       if (state.status === 'running' || state.status === 'idle') state.status = 'done'
       state.pending = null
     }

@@ -130,6 +130,16 @@ test('summary fills the timings and the held-out score of each batch item', () =
   assert.equal(shownBatch(state).heldOut, 0.7)
 })
 
+test('the summary corrects the pick that done inferred', () => {
+  const state = reduceAll(smcRun().slice(0, 3))
+  applyMessage(state, ...message('flowsearch.done', { seq: 20, nfe_used: 9, picked: [2, 1] }))
+  assert.deepEqual(shownBatch(state).picked, { population: 2, index: 1 })
+  applyMessage(state, ...message('flowsearch.summary', { seq: 21, batch: null, picked: [null] }))
+  assert.equal(shownBatch(state).picked, null)
+  applyMessage(state, ...message('flowsearch.summary', { seq: 22, batch: null, picked: [[3, 0]] }))
+  assert.deepEqual(shownBatch(state).picked, { population: 3, index: 0 })
+})
+
 test('replay of the server log equals live reduction, with overlapping live messages', () => {
   const run = smcRun({ steps: 6, n: 3, budget: 18 })
   const live = reduceAll(run)
