@@ -29,6 +29,7 @@ export const PANEL_CSS = `
   user-select: none;
 }
 .fs-panel * { box-sizing: border-box; }
+.fs-panel > * { flex-shrink: 0; }
 .fs-head { display: flex; align-items: center; gap: 7px; min-height: 22px; }
 .fs-dot { width: 8px; height: 8px; border-radius: 50%; background: var(--fs-muted); flex: none; }
 .fs-panel[data-status="running"] .fs-dot { background: var(--fs-good); box-shadow: 0 0 0 3px rgba(52, 211, 153, .18); animation: fs-pulse 1.4s ease-in-out infinite; }
