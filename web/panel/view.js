@@ -236,9 +236,11 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       cell.children[1].textContent = reward === null || reward === undefined ? `#${index}` : formatReward(reward)
       cell.classList.toggle('fs-winner', !pickedHere && index === t.bestIndex)
       cell.classList.toggle('fs-picked', pickedHere && index === batch.picked.index)
+      cell.dataset.reward = reward === null || reward === undefined ? '' : String(reward)
+      const rewardText = reward === null || reward === undefined ? '' : ` · reward ${formatReward(reward)}`
       cell.title = steerable && !t.final
-        ? `Keep particle #${index}: stop searching and finish this one alone`
-        : `particle #${index}${reward === null || reward === undefined ? '' : ` · reward ${formatReward(reward)}`}`
+        ? `Keep particle #${index}${rewardText}: stop searching and finish this one alone`
+        : `particle #${index}${rewardText}`
     })
   }
 
