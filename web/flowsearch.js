@@ -111,7 +111,7 @@ function fitNode(node, panel) {
   const element = panel.view.element
   if (!element.isConnected || !element.offsetWidth) return
   const need = Math.min(PANEL_MAX_HEIGHT, Math.max(PANEL_MIN_HEIGHT, panel.view.naturalHeight()))
-  if (need <= panel.minHeight) return
+  if (!Number.isFinite(need) || need <= panel.minHeight) return
   panel.minHeight = need
   const size = node.computeSize()
   if (size[1] > node.size[1]) {

@@ -367,7 +367,9 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     const gap = parseFloat(styles.rowGap) || 0
     const pad = (parseFloat(styles.paddingTop) || 0) + (parseFloat(styles.paddingBottom) || 0) + 2
     const shown = Array.from(root.children).filter((c) => c.offsetParent !== null || c.getClientRects().length)
-    return Math.ceil(pad + shown.reduce((h, c) => h + c.offsetHeight, 0) + gap * Math.max(0, shown.length - 1))
+    // offsetHeight ignores the canvas zoom (a CSS transform); SVG elements have none
+    const height = (c) => (c instanceof SVGElement ? c.clientHeight : c.offsetHeight) || 0
+    return Math.ceil(pad + shown.reduce((h, c) => h + height(c), 0) + gap * Math.max(0, shown.length - 1))
   }
 
   return { element: root, render, ui, naturalHeight }
