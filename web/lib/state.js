@@ -181,6 +181,7 @@ function handlers() {
       if (allDone) state.status = Object.values(state.batches).some((b) => b.stopped) ? 'stopped' : 'done'
       if (state.pending && state.pending.batch === batch.batch) state.pending = null
       if (allDone) state.pending = null
+      if (state.pending === null && state.notice?.level === 'info') state.notice = null
     },
     'flowsearch.summary'(state, data) {
       state.summary = {

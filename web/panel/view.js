@@ -144,7 +144,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
   })
   // keep typing in the field from reaching the canvas' shortcuts
   for (const type of ['keydown', 'pointerdown', 'wheel']) extra.addEventListener(type, (e) => e.stopPropagation())
-  cost.append(el('span', '', 'What would more cost? +'), extra, costText)
+  cost.append(el('span', '', 'Cost of'), extra, costText)
   summary.append(split, legend, cost)
 
   const notice = el('div', 'fs-notice')
@@ -157,7 +157,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
   function drawCost() {
     const { seconds } = moreNfeCost(secPer100, ui.extra ?? extra.value)
     costText.innerHTML = ''
-    costText.append('NFE ≈ ', el('b', '', formatDuration(seconds)), ' on this machine')
+    costText.append('more NFE: ≈ ', el('b', '', formatDuration(seconds)), ' on this machine')
   }
 
   function drawTabs(state) {

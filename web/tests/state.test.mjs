@@ -185,3 +185,12 @@ test('done carries the returned sample', () => {
   applyMessage(state, ...message('flowsearch.done', { seq: 11, nfe_used: 8, best_reward: 2.3 }))
   assert.equal(shownBatch(state).result.image, null)
 })
+
+test('done clears the stop / pick notice', () => {
+  const state = reduceAll(smcRun().slice(0, 3))
+  applyMessage(state, 'local.pick', { batch: 0, population: 1, index: 0 })
+  assert.equal(state.notice.level, 'info')
+  applyMessage(state, ...message('flowsearch.done', { seq: 30, nfe_used: 9, picked: [1, 0] }))
+  assert.equal(state.notice, null)
+  assert.equal(state.status, 'done')
+})
