@@ -22,10 +22,10 @@ from flowsearch.samplers import sample
 from flowsearch.testing import GaussianMixture, example_mixture
 
 CONFIGS = [
-    ("linear ODE", dict(interpolant="linear", stochastic=False)),
-    ("linear SDE", dict(interpolant="linear", stochastic=True)),
-    ("VP ODE", dict(interpolant="vp", stochastic=False)),
-    ("VP SDE", dict(interpolant="vp", stochastic=True)),
+    ("linear ODE", dict(interpolant="linear", stochastic=False, grid="uniform")),
+    ("linear SDE", dict(interpolant="linear", stochastic=True, grid="uniform")),
+    ("VP ODE", dict(interpolant="vp", stochastic=False, grid="uniform")),
+    ("VP SDE", dict(interpolant="vp", stochastic=True, grid="uniform")),
 ]
 
 

@@ -235,7 +235,7 @@ def render_markdown(cfg: Config, res: dict, runtime: float) -> str:
         "beforehand). `[min–max]` over repeats. **cpu** = the same ratio in thread CPU time. "
         "**µs/call**: raw denoiser time per call and the search's extra time per call "
         "(method − raw). **split**: `SearchResult.timings` — denoiser / reward / overhead "
-        "shares of the method's total (DPS: the backward pass counts as overhead there). "
+        "shares of the method's total (DPS: the backward pass counts as denoiser time). "
         "**plain** is `sample()` with the same number of trajectories (the SDE integrator "
         f"alone, no search). Target ≤ {TARGET} for {', '.join(TARGETED)}.",
     ]

@@ -1,26 +1,19 @@
 """ComfyUI-facing nodes: the only layer of FlowSearch that imports ComfyUI.
 
-ComfyUI calls the root package's `comfy_entrypoint`, which imports this module and awaits
-`comfy_entrypoint` here (V3 extension API).
+ComfyUI calls the root package's `comfy_entrypoint`, which awaits `comfy_entrypoint` here
+(V3 extension API). ComfyUI itself is imported only then (`extension.py` and the node
+modules); the pure helpers of this package (`spec`, the catalogs, `regime`, `schedule`,
+`report`) import without a host, so their tests run everywhere.
 """
 
 from __future__ import annotations
 
-from comfy_api.latest import ComfyExtension, io
 
-from .sampler import FlowSearchSampler
+async def comfy_entrypoint():
+    """ComfyUI V3 entry point: the pack's `ComfyExtension`."""
+    from .extension import FlowSearchExtension
 
-
-class FlowSearchExtension(ComfyExtension):
-    """The FlowSearch node pack."""
-
-    async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [FlowSearchSampler]
-
-
-async def comfy_entrypoint() -> FlowSearchExtension:
-    """ComfyUI V3 entry point."""
     return FlowSearchExtension()
 
 
-__all__ = ["FlowSearchExtension", "FlowSearchSampler", "comfy_entrypoint"]
+__all__ = ["comfy_entrypoint"]

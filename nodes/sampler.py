@@ -21,18 +21,19 @@ import torch
 from comfy_api.latest import io
 
 from ..samplers import (
-    DIFFUSIONS,
     INTERPOLANTS,
     SAMPLE_FLOW_GRIDS,
     Interpolant,
     VPInterpolant,
+    generator_from_seed,
     get_diffusion,
     sample_flow,
 )
+from .catalog_sampling import SAMPLER, beta_checks
+from .comfy_schema import SpecNode
 
 GRID_CHOICES = SAMPLE_FLOW_GRIDS
 SDE_SEED_SALT = 0x9E37_79B9_7F4A_7C15  # XOR-ed into the seed: SDE stream != initial noise
-_UINT64 = (1 << 64) - 1
 
 
 def sde_generator(seed: int | None) -> torch.Generator:
@@ -40,8 +41,7 @@ def sde_generator(seed: int | None) -> torch.Generator:
 
     ``seed=None`` (a caller that passes no seed) counts as 0, so runs stay reproducible.
     """
-    value = (int(seed or 0) ^ SDE_SEED_SALT) & _UINT64
-    return torch.Generator(device="cpu").manual_seed(value)
+    return generator_from_seed(int(seed or 0), SDE_SEED_SALT)
 
 
 def make_interpolant(name: str, beta_min: float, beta_max: float) -> str | Interpolant:
@@ -111,78 +111,14 @@ def flowsearch_sample(
     )
 
 
-class FlowSearchSampler(io.ComfyNode):
+class FlowSearchSampler(SpecNode):
     """Stochastic (SDE) or deterministic (ODE) flow sampler, on the linear or VP path."""
 
+    SPEC = SAMPLER
+
     @classmethod
-    def define_schema(cls) -> io.Schema:
-        return io.Schema(
-            node_id="FlowSearch_StochasticSampler",
-            display_name="FlowSearch Stochastic Flow Sampler",
-            category="FlowSearch/sampling",
-            description=(
-                "Sampler for flow models (FLUX, SD3, ... any CONST model): integrates the "
-                "same-marginal reverse SDE dx = [u - g^2/2 score] ds + g dW (or the ODE), "
-                "optionally on the VP path by SNR matching (Kim et al. 2025). Connect to "
-                "SamplerCustomAdvanced; the SDE noise is seeded by the NOISE node's seed."
-            ),
-            inputs=[
-                io.Combo.Input(
-                    "interpolant",
-                    options=list(INTERPOLANTS),
-                    default="linear",
-                    tooltip="Path to sample on. linear: the model's own (rectified flow). "
-                    "vp: variance-preserving path of the RBF paper, reached by SNR matching.",
-                ),
-                io.Boolean.Input(
-                    "stochastic",
-                    default=True,
-                    tooltip="On: SDE with diffusion g(s) (diverse samples, same marginals). "
-                    "Off: the deterministic probability-flow ODE (Euler).",
-                ),
-                io.Combo.Input(
-                    "diffusion",
-                    options=list(DIFFUSIONS),
-                    default="square",
-                    tooltip="SDE noise schedule g(s): square = scale*s^2 (paper: 3 s^2), "
-                    "constant = scale, sigma = scale*sigma(s), zero = ODE.",
-                ),
-                io.Float.Input(
-                    "diffusion_scale",
-                    default=3.0,
-                    min=0.0,
-                    max=100.0,
-                    step=0.1,
-                    tooltip="Scale of g(s); 0 gives the ODE. The paper uses 3 with square.",
-                ),
-                io.Combo.Input(
-                    "grid",
-                    options=list(GRID_CHOICES),
-                    default="sigmas",
-                    tooltip="Time grid. sigmas: the connected SIGMAS, mapped to the path's "
-                    "time at equal SNR. uniform / adaptive: the same number of steps, uniform "
-                    "or the paper's adaptive grid in the path's own time.",
-                ),
-                io.Float.Input(
-                    "beta_min",
-                    default=0.1,
-                    min=0.001,
-                    max=100.0,
-                    step=0.01,
-                    tooltip="VP path only: beta_min of T(s) = beta_min s + (beta_max - "
-                    "beta_min) s^2 / 2. Must be below beta_max.",
-                ),
-                io.Float.Input(
-                    "beta_max",
-                    default=20.0,
-                    min=0.01,
-                    max=1000.0,
-                    step=0.1,
-                    tooltip="VP path only: beta_max of the VP schedule (paper: 20).",
-                ),
-            ],
-            outputs=[io.Sampler.Output()],
-        )
+    def checks(cls, values: dict) -> list[str]:
+        return beta_checks(values)
 
     @classmethod
     def execute(

@@ -24,16 +24,47 @@ from .interpolants import (
     VPInterpolant,
     get_interpolant,
 )
-from .particle_search import METHODS, SearchResult, search
-from .sampling import SAMPLE_FLOW_GRIDS, integrate, randn_like, sample, sample_flow
-from .steps import euler_step, forward_kernel
+from .particle_search import (
+    METHODS,
+    BoNOptions,
+    MethodOptions,
+    RBFOptions,
+    SearchControl,
+    SearchEvent,
+    SearchResult,
+    SMCOptions,
+    SoPOptions,
+    SVDDOptions,
+    TreeOptions,
+    ZeroOrderOptions,
+    search,
+    search_flow,
+)
+from .randomness import generator_from_seed, randn_like
+from .sampling import SAMPLE_FLOW_GRIDS, integrate, sample, sample_flow
+from .settings import SamplerSettings
+from .steps import euler_step, forward_kernel, start_state
 
 __all__ = [
     "DIFFUSIONS",
     "METHODS",
     "SAMPLE_FLOW_GRIDS",
+    "BoNOptions",
+    "MethodOptions",
+    "RBFOptions",
+    "SMCOptions",
+    "SVDDOptions",
+    "SamplerSettings",
+    "SearchControl",
+    "SearchEvent",
     "SearchResult",
+    "SoPOptions",
+    "TreeOptions",
+    "ZeroOrderOptions",
+    "generator_from_seed",
     "search",
+    "search_flow",
+    "start_state",
     "GRIDS",
     "INTERPOLANTS",
     "Denoiser",

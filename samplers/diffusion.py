@@ -1,7 +1,7 @@
 """Diffusion-coefficient families ``g(s)`` for the same-marginal reverse SDE.
 
 The SDE ``dx = [u_s(x) - g(s)^2 / 2 * score(x, s)] ds + g(s) dW`` (integrated from s=1 to 0)
-has the flow ODE's marginals for every ``g >= 0`` (DESIGN.md §2). Families, each with a
+has the flow ODE's marginals for every ``g >= 0`` (docs/sampling.md). Families, each with a
 ``scale``:
 
 - ``square``:   ``g = scale * s^2``          (the RBF paper's ``3 s^2`` at scale 3)

@@ -96,14 +96,34 @@ def make_grid(
     timesteps: torch.Tensor | Sequence[float] | None = None,
     start: float = 1.0,
     end: float = 0.0,
+    must_end_at_zero: bool = True,
 ) -> list[float]:
-    """One grid from either explicit model ``timesteps`` or (``steps``, ``grid`` name)."""
+    """One grid from either explicit model ``timesteps`` or (``steps``, ``grid`` name).
+
+    Explicit ``timesteps`` win over ``grid``; they must end at 0 unless
+    ``must_end_at_zero=False`` (split sampling: the integration stops at the last time)."""
     if timesteps is not None:
-        return grid_from_model_times(
-            interpolant, check_model_times(timesteps, must_end_at_zero=True)
-        )
+        ts = check_model_times(timesteps, must_end_at_zero=must_end_at_zero)
+        return grid_from_model_times(interpolant, ts)
     if grid == "uniform":
         return uniform_grid(steps, start, end)
     if grid == "adaptive":
         return adaptive_grid(steps, start, end)
+    if grid == "sigmas":
+        raise ValueError(
+            "grid='sigmas' uses the given model times: pass timesteps=, or pick a named grid"
+        )
     raise ValueError(f"grid must be one of {list(GRIDS)}; got {grid!r}")
+
+
+def grid_from_sigmas(interpolant: Interpolant, sigmas: torch.Tensor, grid: str) -> list[float]:
+    """The grid of a ComfyUI sampler function: ``"sigmas"`` maps every sigma at equal SNR;
+    ``"uniform"``/``"adaptive"`` keep only the endpoints and the step count. ``sigmas`` are
+    descending model times and may stop above 0 (split sampling)."""
+    ts = check_model_times(sigmas, must_end_at_zero=False, name="sigmas")
+    if grid == "sigmas":
+        return grid_from_model_times(interpolant, ts)
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {['sigmas', *GRIDS]}; got {grid!r}")
+    start, end = interpolant.time_from_linear(ts[0]), interpolant.time_from_linear(ts[-1])
+    return make_grid(interpolant, steps=len(ts) - 1, grid=grid, start=start, end=end)

@@ -3,7 +3,7 @@
 Time convention (everywhere in FlowSearch): ``s`` runs from 0 (data) to 1 (noise), like
 ComfyUI's sigma for flow models. A model trained on the *linear* path
 ``x_t = (1 - t) x0 + t eps`` (FLUX, ComfyUI ``CONST``) is used on another path by matching
-signal-to-noise ratios (DESIGN.md §2):
+signal-to-noise ratios (docs/sampling.md):
 
     t(s) = sigma(s) / (alpha(s) + sigma(s)),   c(s) = alpha(s) + sigma(s),   x_s = c(s) x_t(s).
 
@@ -93,7 +93,7 @@ class LinearInterpolant(Interpolant):
 
 @dataclass(frozen=True, repr=True)
 class VPInterpolant(Interpolant):
-    """Variance-preserving path of the RBF paper (DESIGN.md §2).
+    """Variance-preserving path of the RBF paper (docs/sampling.md).
 
     ``T(s) = beta_min s + (beta_max - beta_min) s^2 / 2``, ``alpha = exp(-T/2)``,
     ``sigma = sqrt(1 - exp(-T))``; with the defaults ``alpha(1) ~ 0.0066``.

@@ -7,6 +7,8 @@ Three layers, one loop:
 - `sample_flow`: the same loop behind ComfyUI's ``KSAMPLER`` sampler-function signature
   ``fn(model, x, sigmas, extra_args, callback, disable, **options)``; pure torch, the node
   layer only wraps it.
+
+How to integrate (path, SDE/ODE, diffusion, grid) is one `SamplerSettings` record.
 """
 
 from __future__ import annotations
@@ -17,24 +19,22 @@ from typing import Any
 import torch
 
 from .denoiser import Denoiser, PathDenoiser
-from .diffusion import Diffusion, get_diffusion
-from .grids import GRIDS, check_model_times, grid_from_model_times, make_grid
-from .interpolants import Interpolant, get_interpolant
-from .steps import euler_step
+from .diffusion import Diffusion
+from .grids import GRIDS, grid_from_sigmas, make_grid
+from .interpolants import Interpolant
+from .randomness import randn_like
+from .settings import SamplerSettings, resolve_settings
+from .steps import euler_step, start_state
 
 StepCallback = Callable[[dict[str, Any]], None]
 
 #: Grid choices of `sample_flow`: the given sigmas mapped at equal SNR, or a named grid.
 SAMPLE_FLOW_GRIDS = ("sigmas", *GRIDS)
 
+#: `sample_flow` / `search_flow` integrate on the given sigmas unless told otherwise.
+FLOW_SETTINGS = SamplerSettings(grid="sigmas")
 
-def randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal shaped like ``x``, drawn on the generator's device (so a CPU generator
-    gives the same numbers whatever device ``x`` is on), in at least float32."""
-    dtype = torch.promote_types(x.dtype, torch.float32)
-    device = generator.device if generator is not None else x.device
-    z = torch.randn(x.shape, generator=generator, device=device, dtype=dtype)
-    return z.to(x.device)
+__all__ = ["SAMPLE_FLOW_GRIDS", "integrate", "randn_like", "sample", "sample_flow"]
 
 
 def integrate(
@@ -79,38 +79,51 @@ def _check_noise(noise: object) -> torch.Tensor:
     return noise
 
 
+@torch.no_grad()
 def sample(
     denoiser: Denoiser,
     noise: torch.Tensor,
     *,
-    steps: int,
-    interpolant: str | Interpolant = "linear",
-    stochastic: bool = True,
-    diffusion: str | Diffusion = "square",
-    diffusion_scale: float = 3.0,
-    grid: str = "uniform",
-    generator: torch.Generator | None = None,
+    steps: int | None = None,
+    settings: SamplerSettings | None = None,
     timesteps: torch.Tensor | Sequence[float] | None = None,
+    latent: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    interpolant: str | Interpolant | None = None,
+    stochastic: bool | None = None,
+    diffusion: str | Diffusion | None = None,
+    diffusion_scale: float | None = None,
+    grid: str | None = None,
 ) -> torch.Tensor:
     """Draw samples from a linear-path flow model, optionally via another path and an SDE.
 
     ``denoiser(x, t) -> x0_hat``: ``x`` ``[B, ...]`` in the model's linear-path space, ``t``
     ``[B]`` model time in [0, 1] (t=1 noise). ``noise``: standard normal ``[B, ...]``.
-    The start state is the pure-noise state ``x_{t0} = t0 * noise`` at the first model time
-    (ComfyUI's empty-latent convention), i.e. ``x_{s0} = sigma(s0) * noise`` on the path.
-    ``grid`` (``"uniform"``/``"adaptive"``, ``steps`` steps on ``s in [1, 0]``) is replaced
-    by ``timesteps`` (descending model times ending at 0) when given. ``stochastic=False``
-    or ``diffusion="zero"`` integrates the ODE. Returns the sample ``[B, ...]`` in the
-    caller's dtype; the same ``generator`` seed gives a bitwise identical result.
+    ``settings`` (`SamplerSettings`; default: the paper's VP-SDE on the adaptive grid) says
+    how to integrate; the keywords ``interpolant`` ... ``grid`` are the older spelling of
+    the same fields and are merged into it. ``steps`` steps on ``s in [1, 0]``, or explicit
+    ``timesteps`` (descending model times ending at 0), which win over ``settings.grid``.
+
+    The start state is `start_state`: ``sigma(s0) noise`` (ComfyUI's empty-latent
+    convention), or ``alpha(s0) latent + sigma(s0) noise`` from a clean ``latent``
+    (img2img: pass ``timesteps`` starting below 1, e.g. at ``t0 = denoise``). Runs under
+    ``torch.no_grad()``. Returns the sample ``[B, ...]`` in the caller's dtype; the same
+    ``generator`` seed gives a bitwise identical result.
     """
     noise = _check_noise(noise)
-    path = get_interpolant(interpolant)
-    g = get_diffusion(diffusion, diffusion_scale, stochastic=stochastic)
-    s_grid = make_grid(path, steps=steps, grid=grid, timesteps=timesteps)
-    x = path.coefficients(s_grid[0]).sigma_t * noise
-    return integrate(PathDenoiser(denoiser, path), x, s_grid, g, generator=generator)
+    cfg = resolve_settings(
+        settings, SamplerSettings(), interpolant=interpolant, stochastic=stochastic,
+        diffusion=diffusion, diffusion_scale=diffusion_scale, grid=grid,
+    )  # fmt: skip
+    path = cfg.path()
+    s_grid = make_grid(path, steps=steps, grid=cfg.grid, timesteps=timesteps)
+    x = start_state(path.coefficients(s_grid[0]), noise, latent)
+    return integrate(
+        PathDenoiser(denoiser, path), x, s_grid, cfg.diffusion_fn(), generator=generator
+    )
 
 
+@torch.no_grad()
 def sample_flow(
     model: Callable[..., torch.Tensor],
     x: torch.Tensor,
@@ -119,40 +132,39 @@ def sample_flow(
     callback: StepCallback | None = None,
     disable: bool | None = None,
     *,
-    interpolant: str | Interpolant = "linear",
-    stochastic: bool = True,
-    diffusion: str | Diffusion = "square",
-    diffusion_scale: float = 3.0,
-    grid: str = "sigmas",
+    settings: SamplerSettings | None = None,
     generator: torch.Generator | None = None,
+    interpolant: str | Interpolant | None = None,
+    stochastic: bool | None = None,
+    diffusion: str | Diffusion | None = None,
+    diffusion_scale: float | None = None,
+    grid: str | None = None,
 ) -> torch.Tensor:
     """ComfyUI ``KSAMPLER`` sampler function: ``x`` is the noised latent at ``sigmas[0]``.
 
     ``model(x, sigma * s_in, **extra_args)`` is the denoiser; ``sigmas`` are model times
-    (descending, may stop above 0 for split sampling). ``grid="sigmas"`` maps each sigma to
-    the interpolant's time at equal SNR; ``"uniform"``/``"adaptive"`` keep only the
-    endpoints and the step count. Returns the latent at ``sigmas[-1]`` in model space.
-    ``disable`` (ComfyUI's progress-bar flag) is accepted for the signature; progress is
-    reported through ``callback``.
+    (descending, may stop above 0 for split sampling). ``settings`` defaults to
+    `SamplerSettings` with ``grid="sigmas"``, which maps each sigma to the interpolant's
+    time at equal SNR; ``"uniform"``/``"adaptive"`` keep only the endpoints and the step
+    count. Returns the latent at ``sigmas[-1]`` in model space. ``disable`` (ComfyUI's
+    progress-bar flag) is accepted for the signature; progress is reported through
+    ``callback``.
     """
     del disable
     extra = dict(extra_args or {})
-    path = get_interpolant(interpolant)
-    g = get_diffusion(diffusion, diffusion_scale, stochastic=stochastic)
-    if grid not in SAMPLE_FLOW_GRIDS:
-        raise ValueError(f"grid must be one of {list(SAMPLE_FLOW_GRIDS)}; got {grid!r}")
-    ts = check_model_times(sigmas, must_end_at_zero=False, name="sigmas")
-    if grid == "sigmas":
-        s_grid = grid_from_model_times(path, ts)
-    else:
-        start, end = path.time_from_linear(ts[0]), path.time_from_linear(ts[-1])
-        s_grid = make_grid(path, steps=len(ts) - 1, grid=grid, start=start, end=end)
+    cfg = resolve_settings(
+        settings, FLOW_SETTINGS, interpolant=interpolant, stochastic=stochastic,
+        diffusion=diffusion, diffusion_scale=diffusion_scale, grid=grid,
+    )  # fmt: skip
+    path = cfg.path()
+    s_grid = grid_from_sigmas(path, sigmas, cfg.grid)
 
     def denoiser(x_model: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return model(x_model, t, **extra)
 
     x_s = x * path.linear_scale(s_grid[0])
     x_s = integrate(
-        PathDenoiser(denoiser, path), x_s, s_grid, g, generator=generator, callback=callback
-    )
+        PathDenoiser(denoiser, path), x_s, s_grid, cfg.diffusion_fn(), generator=generator,
+        callback=callback,
+    )  # fmt: skip
     return x_s / path.linear_scale(s_grid[-1])

@@ -72,7 +72,7 @@ def forward_kernel(
     """Exact re-noising from level ``s`` to a noisier ``s_next > s`` on the same path.
 
     ``x' = (alpha'/alpha) x + sqrt(sigma'^2 - (alpha'/alpha)^2 sigma^2) z``, so a sample of
-    ``p_s`` becomes a sample of ``p_{s_next}`` (DESIGN.md §2). On the linear path
+    ``p_s`` becomes a sample of ``p_{s_next}`` (docs/sampling.md). On the linear path
     ``r = (1 - s_next) / (1 - s)``.
     """
     if not s_next > s:
@@ -81,3 +81,19 @@ def forward_kernel(
     ratio = b.alpha_t / a.alpha_t
     std = math.sqrt(max(0.0, b.sigma_t**2 - (ratio * a.sigma_t) ** 2))
     return _work(x).mul(ratio).add_(_work(noise), alpha=std).to(x.dtype)
+
+
+def start_state(
+    coefficients: PathCoefficients, noise: torch.Tensor, latent: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The state at a first level ``s_0``: ``x = alpha(s_0) latent + sigma(s_0) noise``.
+
+    Without ``latent`` it is the pure-noise state ``sigma(s_0) noise`` (ComfyUI's empty-latent
+    convention: ``x_{t0} = t0 noise`` on the linear path). With a clean ``latent`` (img2img,
+    ``denoise < 1``) it is an exact draw of the forward law ``p(x_{s_0} | x_0 = latent)``.
+    ``latent`` broadcasts against ``noise [N, ...]``; the result has ``noise``'s dtype.
+    """
+    x = coefficients.sigma_t * noise
+    if latent is None:
+        return x
+    return (coefficients.alpha_t * latent.to(noise.dtype) + x).to(noise.dtype)

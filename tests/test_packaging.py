@@ -21,3 +21,10 @@ def test_every_subpackage_is_in_pyproject():
             continue
         found.add(".".join(("flowsearch", *rel.parts)))
     assert found == listed, f"add to / remove from pyproject packages: {sorted(found ^ listed)}"
+
+
+def test_the_registry_icon_is_a_png_in_the_repository():
+    icon = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["comfy"]["Icon"]
+    rel = icon.split("/main/", 1)[1]  # the URL points at the default branch's file
+    data = (ROOT / rel).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 100_000

@@ -1,11 +1,14 @@
-"""The machinery every search method shares: budgeted denoiser, reward, steps, noise, trace.
+"""The machinery every search method shares: budgeted denoiser, reward, steps, noise, events.
 
 Particles live in the interpolant's space at grid index ``i`` (time ``s_i``). Evaluating a
 population at ``i < M`` costs one NFE per particle and yields its Tweedie estimate
 ``x0_hat`` and look-ahead reward ``r(x0_hat)``; at ``i = M`` (s = 0) the state *is* the
-sample and evaluation is free. Stepping from ``i`` to ``i + 1`` uses ``x0_hat`` and
-injected noise; the step to ``s = 0`` returns ``x0_hat``, so a population evaluated at
-``M - 1`` already holds its final samples and rewards.
+sample and evaluation is free. Stepping from ``i`` to ``i + 1`` uses ``x0_hat`` and keyed
+noise; the step to ``s = 0`` returns ``x0_hat``, so a population evaluated at ``M - 1``
+already holds its final samples and rewards (on a grid that ends at 0).
+
+Randomness: draw ``d`` of the run gives particle ``j`` the noise of the stream
+``(seed, *stream, d, j)`` (`keyed_normal`), so noise never depends on chunking.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -21,62 +23,16 @@ import torch
 from ..denoiser import Denoiser, PathDenoiser
 from ..diffusion import Diffusion
 from ..interpolants import Interpolant
-from ..sampling import randn_like
-from ..steps import euler_step
-from .result import StepRecord, Timings
+from ..randomness import keyed_normal, stream_key
+from ..steps import euler_step, start_state
+from .events import SearchControl, SearchEvent
+from .guidance import guidance_active, guided_x0
+from .ledger import Ledger, PickSearch, StopSearch
+from .population import Evaluated, cat_parts, int_list, mask_nonfinite
+from .result import StepRecord
 
 Reward = Callable[[torch.Tensor], torch.Tensor]
-
-
-class StopSearch(Exception):
-    """Raised inside a method when ``should_stop()`` asks the search to end."""
-
-
-@dataclass
-class Evaluated:
-    """A population at grid index ``i``: state, Tweedie estimate, reward and guided estimate."""
-
-    x: torch.Tensor
-    x0_hat: torch.Tensor
-    reward: torch.Tensor | None  # [N] float64 on CPU, non-finite as -inf; None if unscored
-    i: int
-    x0_step: torch.Tensor | None = None  # x0_hat corrected by gradient guidance, if any
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def for_step(self) -> torch.Tensor:
-        return self.x0_hat if self.x0_step is None else self.x0_step
-
-    def select(self, idx: torch.Tensor) -> Evaluated:
-        x0s = None if self.x0_step is None else self.x0_step[idx]
-        r = None if self.reward is None else self.reward[idx]
-        return Evaluated(self.x[idx], self.x0_hat[idx], r, self.i, x0s)
-
-    @staticmethod
-    def cat(parts: list[Evaluated]) -> Evaluated:
-        x0s = None if parts[0].x0_step is None else torch.cat([p.x0_step for p in parts])
-        return Evaluated(
-            torch.cat([p.x for p in parts]),
-            torch.cat([p.x0_hat for p in parts]),
-            torch.cat([p.reward for p in parts]),
-            parts[0].i,
-            x0s,
-        )
-
-
-@dataclass
-class Ledger:
-    """Mutable accounting shared by a context and its sub-grid views."""
-
-    nfe: int = 0
-    nfe_backward: int = 0
-    nonfinite: int = 0
-    trace: list[StepRecord] = field(default_factory=list)
-    timings: Timings = field(default_factory=Timings)
-    best: tuple[float, torch.Tensor, bool] | None = None  # (reward, x0, is_final)
-    latest: Evaluated | None = None  # the last evaluated population, scored or not
+EventCallback = Callable[[SearchEvent], None]
 
 
 class SearchContext:
@@ -92,20 +48,26 @@ class SearchContext:
         grid: list[float],
         shape: tuple[int, ...],
         nfe_budget: int,
-        generator: torch.Generator | None,
+        seed: int,
         device: torch.device,
         dtype: torch.dtype,
-        max_batch: int | None,
-        callback: Callable[[dict[str, Any]], None] | None,
-        should_stop: Callable[[], bool] | None,
         method: str,
+        latent: torch.Tensor | None = None,
+        guidance_scale: float = 0.0,
+        max_batch: int | None = None,
+        callback: EventCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        control: SearchControl | None = None,
     ) -> None:
         self.reward_fn = reward
         self.interpolant, self.diffusion, self.grid = interpolant, diffusion, grid
-        self.shape, self.nfe_budget = shape, nfe_budget
-        self.generator, self.device, self.dtype = generator, device, dtype
-        self.max_batch, self.callback, self.should_stop = max_batch, callback, should_stop
-        self.method = method
+        self.main_grid = grid
+        self.shape, self.nfe_budget, self.method = shape, nfe_budget, method
+        self.seed, self.stream, self.device, self.dtype = seed, (0,), device, dtype
+        self.latent, self.guidance_scale, self.max_batch = latent, guidance_scale, max_batch
+        self.callback, self.should_stop, self.control = callback, should_stop, control
+        self.batch_relative = getattr(reward, "batch_relative", None) is True
+        self.x_start: torch.Tensor | None = None  # a given shared start state (search_flow)
         self.path_denoiser = PathDenoiser(denoiser, interpolant)
         self.ledger = Ledger()
 
@@ -116,11 +78,11 @@ class SearchContext:
 
     @property
     def nfe(self) -> int:
-        return self.ledger.nfe
+        return self.path_denoiser.nfe
 
     @property
     def remaining(self) -> int:
-        return self.nfe_budget - self.ledger.nfe
+        return self.nfe_budget - self.nfe
 
     def is_final(self, i: int) -> bool:
         """Whether ``x0_hat`` at grid index ``i`` is a final sample (the next level is 0)."""
@@ -134,74 +96,123 @@ class SearchContext:
 
     # -- randomness -----------------------------------------------------------------------
     def randn(self, n: int) -> torch.Tensor:
-        """``[n, *shape]`` standard normal in the search dtype, from the search generator."""
-        like = torch.empty((n, *self.shape), dtype=self.dtype, device=self.device)
-        return randn_like(like, self.generator).to(self.dtype)
+        """``[n, *shape]`` standard normal of the next draw, row ``j`` keyed by ``j``."""
+        key = (*self.stream, self.ledger.next_draw())
+        return keyed_normal(
+            self.seed, key, range(n), self.shape, dtype=self.dtype, device=self.device
+        )
+
+    def rng(self) -> torch.Generator:
+        """A CPU generator for one population-level choice (e.g. SMC resampling)."""
+        key = stream_key(self.seed, *self.stream, self.ledger.next_draw())
+        return torch.Generator(device="cpu").manual_seed(key)
+
+    def start(self, noise: torch.Tensor) -> torch.Tensor:
+        """States at ``s_0`` from standard-normal ``noise``: `start_state` with the latent,
+        or copies of a given start state ``x_start`` (split sampling; ``noise`` unused)."""
+        if self.x_start is not None:
+            return self.x_start.expand(noise.shape[0], *self.shape).clone()
+        return start_state(self.interpolant.coefficients(self.grid[0]), noise, self.latent)
 
     def initial_states(self, n: int) -> torch.Tensor:
-        """Pure-noise states at ``s_0``: ``sigma(s_0) * eps``."""
-        return self.interpolant.coefficients(self.grid[0]).sigma_t * self.randn(n)
+        """``n`` fresh states at ``s_0``: ``alpha(s_0) latent + sigma(s_0) eps`` (no latent:
+        the pure-noise state ``sigma(s_0) eps``)."""
+        return self.start(self.randn(n))
 
     # -- model calls ----------------------------------------------------------------------
-    def _chunks(self, n: int) -> list[slice]:
-        size = n if not self.max_batch else self.max_batch
+    def _chunks(self, n: int, whole: bool = False) -> list[slice]:
+        size = n if whole or not self.max_batch else self.max_batch
         return [slice(a, min(n, a + size)) for a in range(0, n, size)]
 
-    def check_stop(self) -> None:
+    def poll(self) -> None:
+        """Honour ``should_stop`` and the control (called before every denoiser chunk)."""
         if self.should_stop is not None and self.should_stop():
             raise StopSearch
+        self.take_control()
 
-    def denoise(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        """``x0_hat`` of states ``x`` at grid index ``i < M``; spends ``len(x)`` NFEs."""
-        n = x.shape[0]
-        if self.ledger.nfe + n > self.nfe_budget:  # a method planned wrongly: never overrun
+    def take_control(self) -> None:
+        """Raise `StopSearch` / `PickSearch` if the control asks for it."""
+        request = None if self.control is None else self.control.take()
+        if request == "stop":
+            raise StopSearch
+        if request is not None:
+            raise PickSearch(*request)
+
+    def forward(
+        self, x: torch.Tensor, i: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """``(x0_hat, guided x0_hat or None, raw guided rewards or None)`` of states ``x`` at
+        grid index ``i < M``; spends ``len(x)`` NFEs, one ``"nfe"`` event per chunk."""
+        n, s = x.shape[0], self.grid[i]
+        if self.nfe + n > self.nfe_budget:  # a method planned wrongly: never overrun
             raise RuntimeError(f"{self.method}: {n} NFEs requested with {self.remaining} left")
-        outs = []
+        c = self.interpolant.coefficients(s)
+        guided = guidance_active(c, self.guidance_scale)
+        x0s, guided_x0s, raws = [], [], []
         for sl in self._chunks(n):
-            self.check_stop()
-            start = time.perf_counter()
-            out = self.path_denoiser(x[sl], self.grid[i])
-            self.ledger.timings.denoiser += time.perf_counter() - start
-            self.ledger.nfe += out.shape[0]
-            outs.append(out.to(self.dtype))
-        return outs[0] if len(outs) == 1 else torch.cat(outs)
+            self.poll()
+            start, reward_before = time.perf_counter(), self.ledger.timings.reward
+            if guided:
+                x0, x0_g, raw = guided_x0(
+                    lambda xg: self.path_denoiser(xg, s), self._timed_reward, x[sl], c,
+                    self.guidance_scale,
+                )  # fmt: skip
+                self.ledger.nfe_backward += x0.shape[0]
+                guided_x0s.append(x0_g.to(self.dtype))
+                raws.append(raw.to("cpu", torch.float64))
+            else:
+                x0 = self.path_denoiser(x[sl], s)
+            # the reward's share of a guided chunk is counted as reward time
+            spent = time.perf_counter() - start - (self.ledger.timings.reward - reward_before)
+            self.ledger.timings.denoiser += spent
+            x0s.append(x0.to(self.dtype))
+            self.emit("nfe", s=s)
+        if not guided:
+            return cat_parts(x0s), None, None
+        return cat_parts(x0s), cat_parts(guided_x0s), cat_parts(raws)
+
+    def _timed_reward(self, x0: torch.Tensor) -> torch.Tensor:
+        start = time.perf_counter()
+        r = self.reward_fn(x0)
+        self.ledger.timings.reward += time.perf_counter() - start
+        if not isinstance(r, torch.Tensor) or r.shape != (x0.shape[0],):
+            got = tuple(r.shape) if isinstance(r, torch.Tensor) else type(r).__name__
+            raise ValueError(f"reward must return a Tensor of shape [{x0.shape[0]}]; got {got}")
+        return r
 
     def score(self, x0: torch.Tensor) -> torch.Tensor:
-        """Rewards ``[N]`` (float64, CPU) of samples ``x0``; NaN/inf count as ``-inf``."""
-        outs = []
-        for sl in self._chunks(x0.shape[0]):
-            start = time.perf_counter()
-            r = self.reward_fn(x0[sl])
-            self.ledger.timings.reward += time.perf_counter() - start
-            if not isinstance(r, torch.Tensor) or r.shape != (x0[sl].shape[0],):
-                got = tuple(r.shape) if isinstance(r, torch.Tensor) else type(r).__name__
-                raise ValueError(
-                    f"reward must return a Tensor of shape [{x0[sl].shape[0]}]; got {got}"
-                )
-            outs.append(r.detach().to("cpu", torch.float64))
-        r = outs[0] if len(outs) == 1 else torch.cat(outs)
-        bad = ~torch.isfinite(r)
-        n_bad = int(bad.sum())
-        if n_bad == 0:  # the common case: skip the masking ops
-            return r
+        """Rewards ``[N]`` (float64, CPU) of samples ``x0``; NaN/inf count as ``-inf``.
+
+        A batch-relative reward (``reward.batch_relative``, e.g. a rank ensemble) sees the
+        whole population in one call, never ``max_batch`` chunks."""
+        outs = [
+            self._timed_reward(x0[sl]).detach().to("cpu", torch.float64)
+            for sl in self._chunks(x0.shape[0], whole=self.batch_relative)
+        ]
+        r, n_bad = mask_nonfinite(outs[0] if len(outs) == 1 else torch.cat(outs))
         self.ledger.nonfinite += n_bad
-        return torch.where(bad, torch.full_like(r, -torch.inf), r)
+        return r
 
-    def evaluate(
-        self, x: torch.Tensor, i: int, guidance_scale: float = 0.0, *, score: bool = True
-    ) -> Evaluated:
-        """Denoise (if ``i < M``) and, with ``score``, reward the estimates and remember the
-        best seen. At ``i = M - 1`` the estimates are the final samples (always scored)."""
-        if guidance_scale and self.grid[i] > 0:
-            from .guidance import guided_evaluate
-
-            return guided_evaluate(self, x, i, guidance_scale)
-        x0_hat = self.denoise(x, i) if self.grid[i] > 0 else x
+    def evaluate(self, x: torch.Tensor, i: int, *, score: bool = True) -> Evaluated:
+        """Denoise (if ``s_i > 0``) and, with ``score``, reward the estimates and remember the
+        best seen. At ``i = M - 1`` the estimates are the final samples (always scored).
+        With gradient guidance the rewards come with the gradient (no extra call)."""
+        if self.grid[i] > 0:
+            x0_hat, x0_guided, raw = self.forward(x, i)
+        else:
+            x0_hat, x0_guided, raw = x, None, None
         final = self.is_final(i)
-        if not (score or final):
+        if x0_guided is not None and final:  # the guided estimate is returned: score it
+            ev = Evaluated(x, x0_guided, self.score(x0_guided), i)
+        elif x0_guided is not None:
+            reward, n_bad = mask_nonfinite(raw)
+            self.ledger.nonfinite += n_bad
+            ev = Evaluated(x, x0_hat, reward, i, x0_guided)
+        elif not (score or final):
             self.ledger.latest = Evaluated(x, x0_hat, None, i)
             return self.ledger.latest
-        ev = Evaluated(x, x0_hat, self.score(x0_hat), i)
+        else:
+            ev = Evaluated(x, x0_hat, self.score(x0_hat), i)
         self.remember(ev, final=final)
         return ev
 
@@ -220,7 +231,7 @@ class SearchContext:
         i = ev.i
         s, s_next = self.grid[i], self.grid[i + 1]
         g = self.diffusion(s, self.interpolant)
-        if g > 0 and noise is None:
+        if g > 0 and noise is None and s_next > 0:
             noise = self.randn(len(ev))
         return euler_step(ev.x, ev.for_step, s, s_next, self.interpolant, g, noise)
 
@@ -230,46 +241,63 @@ class SearchContext:
         parents = torch.arange(len(ev)).repeat_interleave(k)
         return self.step(ev.select(parents)), parents
 
+    def rollout(
+        self,
+        ev: Evaluated,
+        end: int,
+        *,
+        score_all: bool = False,
+        each: Callable[[Evaluated], None] | None = None,
+    ) -> Evaluated:
+        """Step and evaluate ``ev`` from its index to ``end``, scoring at ``end`` only (or
+        at every level with ``score_all``); ``each(ev)`` after every step. The one rollout
+        loop of every method (and of a pick's finish)."""
+        while ev.i < end:
+            i = ev.i + 1
+            ev = self.evaluate(self.step(ev), i, score=score_all or i == end)
+            if each is not None:
+                each(ev)
+        return ev
+
     # -- reporting ------------------------------------------------------------------------
     def record(
         self,
         step: int,
         nfe: int,
-        rewards=None,
+        ev: Evaluated,
         parents=None,
         *,
         s: float | None = None,
         **events: Any,
     ) -> None:
-        """Append a trace record (``s`` defaults to the grid time of ``step``) and call the
-        user's callback."""
-        rewards_l = _to_list(rewards, float)
-        parents_l = _to_list(parents, int)
+        """Append a trace record for population ``ev`` (``s`` defaults to the grid time of
+        ``step``), hold ``ev`` for picks, emit a ``"step"`` event, then honour the control."""
+        rewards = None if ev.reward is None else ev.reward.tolist()
+        parents_l = None if parents is None else int_list(parents)
         s = self.grid[min(step, self.steps)] if s is None else s
-        rec = StepRecord(step, s, nfe, rewards_l, parents_l, dict(events))
+        rec = StepRecord(step, s, nfe, rewards, parents_l, dict(events))
         self.ledger.trace.append(rec)
+        self.ledger.step = step
+        pid, dropped = self.ledger.publish(ev, self.grid)
+        if self.control is not None:
+            self.control.offer(pid, len(ev), dropped)
         if self.callback is not None:
-            self.callback(
-                {
-                    "method": self.method,
-                    "step": step,
-                    "steps": self.steps,
-                    "nfe_used": self.ledger.nfe,
-                    "nfe_budget": self.nfe_budget,
-                    "best_reward": None if self.ledger.best is None else self.ledger.best[0],
-                    "rewards": rewards_l,
-                    "parents": parents_l,
-                    "events": rec.events,
-                }
-            )
+            self.emit(
+                "step", s=s, rewards=None if rewards is None else tuple(rewards),
+                parents=None if parents_l is None else tuple(parents_l), events=rec.events,
+                population=pid, population_x0=ev.x0_hat,
+            )  # fmt: skip
+        self.take_control()
 
-
-def _to_list(values, kind: type) -> list | None:
-    """Plain Python list of ``values`` (tensor, range or sequence). Tensors go through one
-    ``tolist()`` call: iterating a tensor element by element creates a 0-d tensor per item
-    and cost SMC/SVDD ~20% of their per-step overhead."""
-    if values is None:
-        return None
-    if isinstance(values, torch.Tensor):
-        values = values.tolist()
-    return [kind(v) for v in values]
+    def emit(self, kind: str, **fields: Any) -> None:
+        """Send a `SearchEvent` with the run's common fields to the callback, if any."""
+        if self.callback is None:
+            return
+        best = self.ledger.best
+        base = dict(
+            kind=kind, method=self.method, step=self.ledger.step, steps=len(self.main_grid) - 1,
+            nfe_used=self.nfe, nfe_budget=self.nfe_budget,
+            best_reward=None if best is None else best[0], best_x0=None if best is None else best[1],
+            population=self.ledger.latest_population,
+        )  # fmt: skip
+        self.callback(SearchEvent(**{**base, **fields}))

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Outcome, budget_error, need
-from .context import Evaluated, SearchContext
+from .context import SearchContext
+from .population import Evaluated, Outcome, budget_error, need
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,6 @@ class RBFOptions:
     initial_particles: int | None = None  # per chain; None = 5% of the budget per chain
     chains: int = 1
     proposal_batch: int = 1
-    guidance_scale: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("chains", "proposal_batch"):
@@ -44,7 +43,6 @@ class RBFOptions:
             ip is None or (isinstance(ip, int) and ip >= 1),
             f"initial_particles must be an integer >= 1 or None; got {ip!r}",
         )
-        need(self.guidance_scale >= 0, f"guidance_scale must be >= 0; got {self.guidance_scale}")
 
 
 def plan(nfe_budget: int, steps: int, opts: RBFOptions) -> tuple[int, int]:
@@ -64,12 +62,12 @@ def plan(nfe_budget: int, steps: int, opts: RBFOptions) -> tuple[int, int]:
 
 def run_rbf(ctx: SearchContext, opts: RBFOptions) -> Outcome:
     init, quota = plan(ctx.nfe_budget, ctx.steps, opts)
-    c, g = opts.chains, opts.guidance_scale
-    first = ctx.evaluate(ctx.initial_states(init * c), 0, g)
+    c = opts.chains
+    first = ctx.evaluate(ctx.initial_states(init * c), 0)
     best_idx = torch.argmax(first.reward.view(c, init), dim=1) + torch.arange(c) * init
     chains = first.select(best_idx)
     running_best = chains.reward.clone()
-    ctx.record(0, init * c, chains.reward, best_idx, initial_particles=init)
+    ctx.record(0, init * c, chains, best_idx, initial_particles=init)
     carry = [0] * c
     while chains.i < ctx.steps - 1:
         last = chains.i == ctx.steps - 2
@@ -78,13 +76,13 @@ def run_rbf(ctx: SearchContext, opts: RBFOptions) -> Outcome:
             allow = [ctx.remaining // c + (1 if j < ctx.remaining % c else 0) for j in range(c)]
         nfe0 = ctx.nfe
         chains, used, accepted = _propose_step(
-            ctx, chains, running_best, allow, opts.proposal_batch, g, last
+            ctx, chains, running_best, allow, opts.proposal_batch, last
         )
         for j in range(c):
             carry[j] = allow[j] - used[j] if accepted[j] is not None and not last else 0
         running_best = torch.maximum(running_best, chains.reward)
         ctx.record(
-            chains.i, ctx.nfe - nfe0, chains.reward, range(c),
+            chains.i, ctx.nfe - nfe0, chains, range(c),
             quota=allow, proposals=used, accepted=accepted, rolled_over=list(carry),
         )  # fmt: skip
     return Outcome(chains)
@@ -96,7 +94,6 @@ def _propose_step(
     running_best: torch.Tensor,
     allow: list[int],
     batch: int,
-    g: float,
     exhaust: bool,
 ) -> tuple[Evaluated, list[int], list[int | None]]:
     """One RBF step for all chains; proposals of active chains are batched together.
@@ -112,7 +109,7 @@ def _propose_step(
         # the last step keeps its best child whatever the order: no need to go k at a time
         sizes = [allow[j] - used[j] if exhaust else min(batch, allow[j] - used[j]) for j in active]
         parents = torch.tensor([j for j, k in zip(active, sizes) for _ in range(k)])
-        kids = ctx.evaluate(ctx.step(chains.select(parents)), chains.i + 1, g)
+        kids = ctx.evaluate(ctx.step(chains.select(parents)), chains.i + 1)
         offset, still = 0, []
         for j, k in zip(active, sizes):
             part = kids.select(torch.arange(offset, offset + k))

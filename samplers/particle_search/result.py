@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from .events import json_safe
 
 
 @dataclass
@@ -39,6 +42,14 @@ class Timings:
     def overhead(self) -> float:
         return max(0.0, self.total - self.denoiser - self.reward)
 
+    def to_json(self) -> dict[str, float]:
+        return {
+            "denoiser": self.denoiser,
+            "reward": self.reward,
+            "overhead": self.overhead,
+            "total": self.total,
+        }
+
 
 @dataclass
 class SearchResult:
@@ -48,9 +59,17 @@ class SearchResult:
     rewards count as ``-inf``); ``candidates`` ``[N, *shape]`` / ``rewards`` ``[N]`` are the
     final population sorted best first (``weights``: SMC's normalised importance weights in
     the same order, else ``None``); ``nfe`` is the exact number of per-particle denoiser
-    evaluations; ``stopped`` is True when ``should_stop`` ended the search early (then the
-    population is what was available: final samples if any, else the best look-ahead
-    estimates ``x0_hat``).
+    evaluations (never above ``nfe_budget``); ``stopped`` is True when ``should_stop`` or a
+    control's ``stop()`` ended the search early (then the population is what was available:
+    final samples if any, else the best look-ahead estimates ``x0_hat``).
+
+    ``picked``: ``(population, index)`` when a control's ``pick`` chose the returned sample
+    (finished alone with ``nfe_finish`` further NFEs, not counted in ``nfe``);
+    ``pick_error``: why a requested pick could not be honoured. ``final_state``
+    ``[N, *shape]`` (same order as ``candidates``): when the grid stops above 0, the state
+    at its last time in the model's (linear-path) space, else ``None``. ``seed``: the base
+    seed of the run's keyed noise streams. ``settings`` / ``options`` / ``guidance_scale``:
+    what ran.
     """
 
     x0: torch.Tensor
@@ -66,3 +85,38 @@ class SearchResult:
     timings: Timings = field(default_factory=Timings)
     nonfinite_rewards: int = 0
     nfe_backward: int = 0
+    settings: Any = None  # SamplerSettings (typed loosely: settings.py sits above this module)
+    options: Any = None
+    guidance_scale: float = 0.0
+    seed: int | None = None
+    picked: tuple[int, int] | None = None
+    pick_error: str | None = None
+    nfe_finish: int = 0
+    final_state: torch.Tensor | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Strict-JSON report (no tensors; non-finite numbers -> ``null``): method, options,
+        settings, NFE used / budget, rewards, timings and the trace."""
+        opts = self.options
+        return json_safe(
+            {
+                "method": self.method,
+                "options": dataclasses.asdict(opts) if dataclasses.is_dataclass(opts) else {},
+                "settings": None if self.settings is None else self.settings.to_json(),
+                "guidance_scale": self.guidance_scale,
+                "seed": self.seed,
+                "nfe": self.nfe,
+                "nfe_budget": self.nfe_budget,
+                "nfe_finish": self.nfe_finish,
+                "nfe_backward": self.nfe_backward,
+                "reward": self.reward,
+                "rewards": self.rewards,
+                "weights": self.weights,
+                "stopped": self.stopped,
+                "picked": self.picked,
+                "pick_error": self.pick_error,
+                "nonfinite_rewards": self.nonfinite_rewards,
+                "timings": self.timings.to_json(),
+                "trace": [dataclasses.asdict(r) for r in self.trace],
+            }
+        )

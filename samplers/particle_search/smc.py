@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Outcome, budget_error, need
 from .context import SearchContext
+from .population import Outcome, budget_error, need
 
 RESAMPLING = ("multinomial", "systematic", "stratified")
 POTENTIALS = ("difference", "max", "sum")
@@ -84,7 +84,6 @@ def run_smc(ctx: SearchContext, opts: SMCOptions) -> Outcome:
     n = ctx.nfe_budget // ctx.steps
     if n < 1:
         raise budget_error("smc", ctx.nfe_budget, ctx.steps, "one particle of `steps` NFEs")
-    gen = ctx.generator if ctx.generator is None or ctx.generator.device.type == "cpu" else None
     log_w = torch.zeros(n, dtype=torch.float64)
     prev_r = torch.zeros(n, dtype=torch.float64)
     acc = None
@@ -109,13 +108,13 @@ def run_smc(ctx: SearchContext, opts: SMCOptions) -> Outcome:
         parents = torch.arange(n)
         resampled = False
         if not last and ess < opts.ess_threshold * n:
-            parents = resample(w, opts.resampling, gen)
+            parents = resample(w, opts.resampling, ctx.rng())
             ev = ev.select(parents)
             finite_r, lineage_log_g = finite_r[parents], lineage_log_g[parents]
             acc = None if acc is None else acc[parents]
             log_w = torch.zeros(n, dtype=torch.float64)
             resampled = True
-        ctx.record(ev.i, n, ev.reward, parents, ess=ess, resampled=resampled)
+        ctx.record(ev.i, n, ev, parents, ess=ess, resampled=resampled)
         if last:
             return Outcome(ev, torch.softmax(log_w, 0))
         prev_r = finite_r

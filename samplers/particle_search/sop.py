@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from ..steps import forward_kernel
-from .base import Outcome, budget_error, need
-from .context import Evaluated, SearchContext
+from .context import SearchContext
+from .population import Evaluated, Outcome, budget_error, need
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,20 @@ def run_segment(ctx: SearchContext, x: torch.Tensor) -> Evaluated:
     """Integrate states ``x`` from ``ctx.grid[0]`` along the grid and score the last
     evaluation above 0 (the end level, or the final samples when the grid ends at 0)."""
     last = max(i for i, s in enumerate(ctx.grid) if s > 0)
-    ev = ctx.evaluate(x, 0, score=last == 0)
-    while ev.i < last:
-        ev = ctx.evaluate(ctx.step(ev), ev.i + 1, score=ev.i + 1 == last)
-    return ev
+    return ctx.rollout(ctx.evaluate(x, 0, score=last == 0), last)
 
 
 def run_sop(ctx: SearchContext, opts: SoPOptions) -> Outcome:
+    if ctx.grid[-1] > 0:
+        raise ValueError(
+            f"sop's rounds end at s = 0, but the grid stops at s = {ctx.grid[-1]:.4g} (split "
+            "sampling); use another method or timesteps that end at 0"
+        )
+    if ctx.grid[0] <= opts.start:
+        raise ValueError(
+            f"sop needs the grid to start above its start level {opts.start}; it starts at "
+            f"s = {ctx.grid[0]:.4g} (lower start=, or start the search earlier)"
+        )
     plan = levels(opts)
     seed = segment(ctx.grid, ctx.grid[0], opts.start, opts.segment_steps)
     segs = [segment(ctx.grid, hi, lo, opts.segment_steps) for _, hi, lo in plan]
@@ -92,7 +99,7 @@ def run_sop(ctx: SearchContext, opts: SoPOptions) -> Outcome:
             "sop", ctx.nfe_budget, per_width, "one kept sample through the seed and every round"
         )
     kept = run_segment(ctx.on_grid(seed), ctx.initial_states(width))
-    ctx.record(0, ctx.nfe, kept.reward, range(width), s=opts.start, level=opts.start)
+    ctx.record(0, ctx.nfe, kept, range(width), s=opts.start, level=opts.start)
     for r, ((frm, hi, lo), seg) in enumerate(zip(plan, segs), start=1):
         nfe0 = ctx.nfe
         parents = torch.arange(width).repeat_interleave(opts.branches)
@@ -101,5 +108,5 @@ def run_sop(ctx: SearchContext, opts: SoPOptions) -> Outcome:
         kids = run_segment(ctx.on_grid(seg), x)
         order = torch.argsort(kids.reward, descending=True, stable=True)[:width]
         kept = kids.select(order)
-        ctx.record(r, ctx.nfe - nfe0, kept.reward, parents[order], s=lo, forward_to=hi, back_to=lo)
+        ctx.record(r, ctx.nfe - nfe0, kept, parents[order], s=lo, forward_to=hi, back_to=lo)
     return Outcome(kept)

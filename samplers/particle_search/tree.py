@@ -16,15 +16,14 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Outcome, budget_error, need
-from .context import Evaluated, SearchContext
+from .context import SearchContext
+from .population import Evaluated, Outcome, budget_error, need
 
 
 @dataclass(frozen=True)
 class TreeOptions:
     children: int = 4
     lookahead: int = 1
-    guidance_scale: float = 0.0
 
     def __post_init__(self) -> None:
         need(
@@ -35,7 +34,6 @@ class TreeOptions:
             isinstance(self.lookahead, int) and self.lookahead >= 1,
             f"lookahead (L) must be an integer >= 1; got {self.lookahead!r}",
         )
-        need(self.guidance_scale >= 0, f"guidance_scale must be >= 0; got {self.guidance_scale}")
 
 
 @dataclass(frozen=True)
@@ -61,19 +59,17 @@ def run_tree(ctx: SearchContext, opts: TreeOptions, method: str = "code") -> Out
         raise budget_error(
             method, ctx.nfe_budget, per, f"one particle: 1 + children * (steps - 1) = {per}"
         )
-    k, big_l, g = opts.children, opts.lookahead, opts.guidance_scale
-    ev = ctx.evaluate(ctx.initial_states(n), 0, g)
-    ctx.record(0, n, ev.reward, range(n))
+    k, big_l = opts.children, opts.lookahead
+    ev = ctx.evaluate(ctx.initial_states(n), 0)
+    ctx.record(0, n, ev, range(n))
     while ev.i < ctx.steps - 1:
         start, nfe0 = ev.i, ctx.nfe
         end = min(start + big_l, ctx.steps - 1)
         kids, parents = ctx.propose(ev, k)
-        kid_ev = ctx.evaluate(kids, start + 1, g)
-        while kid_ev.i < end:
-            kid_ev = ctx.evaluate(ctx.step(kid_ev), kid_ev.i + 1, g)
+        kid_ev = ctx.rollout(ctx.evaluate(kids, start + 1, score=start + 1 == end), end)
         ev = _best_child(kid_ev, n, k)
         chosen = parents.view(n, k)[:, 0]
-        ctx.record(ev.i, ctx.nfe - nfe0, ev.reward, chosen, children=k, lookahead=end - start)
+        ctx.record(ev.i, ctx.nfe - nfe0, ev, chosen, children=k, lookahead=end - start)
     return Outcome(ev)
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Outcome, budget_error, need
-from .context import Evaluated, SearchContext
+from .context import SearchContext
+from .population import Evaluated, Outcome, budget_error, need
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,9 @@ def neighbours(pivot: torch.Tensor, k: int, similarity: float, ctx: SearchContex
 
 
 def _integrate(ctx: SearchContext, noise: torch.Tensor) -> Evaluated:
-    """Full trajectories from pure-noise states ``sigma(s_0) * noise``; final rewards only."""
-    x = ctx.interpolant.coefficients(ctx.grid[0]).sigma_t * noise
-    ev = ctx.evaluate(x, 0, score=False)
-    while ev.i < ctx.steps - 1:
-        ev = ctx.evaluate(ctx.step(ev), ev.i + 1, score=False)
-    return ev
+    """Full trajectories from the start states of ``noise``; final rewards only."""
+    ev = ctx.evaluate(ctx.start(noise), 0, score=False)
+    return ctx.rollout(ev, ctx.steps - 1)
 
 
 def run_zero_order(ctx: SearchContext, opts: ZeroOrderOptions) -> Outcome:
@@ -65,7 +62,7 @@ def run_zero_order(ctx: SearchContext, opts: ZeroOrderOptions) -> Outcome:
     pivot_ev = _integrate(ctx, pivot)
     pivot_r = float(pivot_ev.reward[0])
     finals = [pivot_ev]
-    ctx.record(0, m, pivot_ev.reward, [0], round=0, moved=True)
+    ctx.record(0, m, pivot_ev, [0], round=0, moved=True)
     rnd = 0
     while ctx.remaining >= m:
         rnd += 1
@@ -79,5 +76,5 @@ def run_zero_order(ctx: SearchContext, opts: ZeroOrderOptions) -> Outcome:
             pivot, pivot_r = cand[b : b + 1], float(ev.reward[b])
         else:
             pivot, pivot_r = ctx.randn(1), -math.inf
-        ctx.record(rnd, k * m, ev.reward, [0] * k, round=rnd, moved=moved, redrawn=not moved)
+        ctx.record(rnd, k * m, ev, [0] * k, round=rnd, moved=moved, redrawn=not moved)
     return Outcome(Evaluated.cat(finals))

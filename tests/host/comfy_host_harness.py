@@ -15,35 +15,24 @@ import ComfyUI's own ``utils`` package before ``nodes``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import torch
-
-# Tiny FLUX (ComfyUI's own `comfy.ldm.flux.model.Flux`): 16 latent channels, patch 2,
-# hidden 64 = 2 heads x 32 (rope axes 8 + 12 + 12), one double and one single block.
-TINY_FLUX_CONFIG: dict[str, Any] = {
-    "image_model": "flux",
-    "in_channels": 16,
-    "out_channels": 16,
-    "patch_size": 2,
-    "vec_in_dim": 32,
-    "context_in_dim": 32,
-    "hidden_size": 64,
-    "mlp_ratio": 2.0,
-    "num_heads": 2,
-    "depth": 1,
-    "depth_single_blocks": 1,
-    "axes_dim": [8, 12, 12],
-    "theta": 10000,
-    "qkv_bias": True,
-    "guidance_embed": False,
-}
-TEXT_TOKENS = 5
+from tiny_models import (  # noqa: F401  (re-exported: tests import them from here)
+    TINY_FLUX_CONFIG,
+    build_tiny_flux,
+    build_tiny_flux_clip,
+    build_tiny_vae,
+    init_parameters,
+    tiny_conditioning,
+)
 
 
 @dataclass
@@ -56,6 +45,21 @@ class ComfyHost:
     execution: ModuleType
     builtin_node_ids: frozenset[str]
     extras_failed: list[str] = field(default_factory=list)
+    dirs: Any = None  # the session's `model_files.HostDirs`, set by the conftest fixture
+
+
+def outside_event_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, in a worker thread when this thread runs an event loop.
+
+    ComfyUI's loader and executor call ``asyncio.run``, which refuses to start inside a
+    running loop, and Playwright's sync API (the browser fixture) keeps one running.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 class GraphError(RuntimeError):
@@ -92,9 +96,13 @@ def boot(comfyui_path: str) -> ComfyHost:
 
     import nodes
 
-    failed = asyncio.run(nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False))
+    failed = outside_event_loop(
+        asyncio.run, nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False)
+    )
     builtin = frozenset(nodes.NODE_CLASS_MAPPINGS)
-    for node_cls in _test_nodes():
+    from tiny_nodes import TEST_NODES
+
+    for node_cls in TEST_NODES:
         nodes.NODE_CLASS_MAPPINGS[node_cls.GET_SCHEMA().node_id] = node_cls
     return ComfyHost(
         path, comfyui_version.__version__, nodes, execution, builtin, list(failed or [])
@@ -104,94 +112,39 @@ def boot(comfyui_path: str) -> ComfyHost:
 def load_pack(host: ComfyHost, pack_dir: str) -> list[str]:
     """Load the pack at ``pack_dir`` through ComfyUI's custom-node loader; new node ids."""
     before = set(host.nodes.NODE_CLASS_MAPPINGS)
-    ok = asyncio.run(
-        host.nodes.load_custom_node(pack_dir, host.builtin_node_ids, module_parent="custom_nodes")
+    ok = outside_event_loop(
+        asyncio.run,
+        host.nodes.load_custom_node(pack_dir, host.builtin_node_ids, module_parent="custom_nodes"),
     )
     if not ok:
         raise RuntimeError(f"ComfyUI's load_custom_node failed for {pack_dir} (see the log)")
     return sorted(set(host.nodes.NODE_CLASS_MAPPINGS) - before)
 
 
-def init_parameters(module: torch.nn.Module, seed: int) -> None:
-    """Give every parameter a defined value (ComfyUI's ops skip init: memory is garbage).
+def object_info(host: ComfyHost, node_ids: list[str] | None = None) -> dict[str, dict]:
+    """The node definitions ComfyUI's ``GET /object_info`` serves, computed in-process.
 
-    Matrices ``N(0, 1/fan_in)``; norm scales ``1 + N(0, 0.1^2)``; other vectors
-    ``N(0, 0.1^2)``. Deterministic in ``seed`` (a CPU generator, parameter order).
+    V3 nodes give their ``GET_NODE_INFO_V1()``; V1 nodes ``input`` (``INPUT_TYPES()``),
+    ``input_order`` and ``output``, the fields the front end (and `workflow_convert`) read.
     """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if p.ndim >= 2:
-                fan_in = p[0].numel()
-                value = torch.randn(p.shape, generator=gen) / fan_in**0.5
-            elif name.endswith("scale"):
-                value = 1.0 + 0.1 * torch.randn(p.shape, generator=gen)
-            else:
-                value = 0.1 * torch.randn(p.shape, generator=gen)
-            p.copy_(value.to(p.dtype))
+    from comfy_api.internal import _ComfyNodeInternal
 
-
-def build_tiny_flux(seed: int = 0) -> Any:
-    """A ``ModelPatcher`` around a tiny random FLUX-schnell-type model on the CPU.
-
-    Built from ComfyUI's ``supported_models.FluxSchnell`` config (model type ``FLOW``:
-    ``CONST`` prediction, ``ModelSamplingDiscreteFlow`` with shift 1), float32 weights.
-    """
-    import comfy.model_management as mm
-    import comfy.model_patcher
-    import comfy.supported_models
-
-    config = comfy.supported_models.FluxSchnell(dict(TINY_FLUX_CONFIG))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({}, "", device=torch.device("cpu"))
-    init_parameters(model, seed)
-    return comfy.model_patcher.ModelPatcher(
-        model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device()
-    )
-
-
-def tiny_conditioning(seed: int = 0, batch: int = 1) -> list:
-    """FLUX-style CONDITIONING: text tokens ``[B, L, context]`` + ``pooled_output [B, vec]``."""
-    gen = torch.Generator().manual_seed(seed)
-    context = torch.randn(batch, TEXT_TOKENS, TINY_FLUX_CONFIG["context_in_dim"], generator=gen)
-    pooled = torch.randn(batch, TINY_FLUX_CONFIG["vec_in_dim"], generator=gen)
-    return [[context, {"pooled_output": pooled}]]
-
-
-def _test_nodes() -> list[type]:
-    """Test-only V3 nodes: a tiny-model loader and an output sink for latents."""
-    from comfy_api.latest import io
-
-    class TinyFlux(io.ComfyNode):
-        @classmethod
-        def define_schema(cls) -> io.Schema:
-            return io.Schema(
-                node_id="FlowSearchTest_TinyFlux",
-                category="_for_testing",
-                inputs=[io.Int.Input("seed", default=0, min=0, max=2**31)],
-                outputs=[io.Model.Output(), io.Conditioning.Output()],
-            )
-
-        @classmethod
-        def execute(cls, seed: int) -> io.NodeOutput:
-            return io.NodeOutput(build_tiny_flux(seed), tiny_conditioning(seed + 1))
-
-    class LatentSink(io.ComfyNode):
-        @classmethod
-        def define_schema(cls) -> io.Schema:
-            return io.Schema(
-                node_id="FlowSearchTest_LatentSink",
-                category="_for_testing",
-                inputs=[io.Latent.Input("samples")],
-                outputs=[],
-                is_output_node=True,
-            )
-
-        @classmethod
-        def execute(cls, samples: dict) -> io.NodeOutput:
-            return io.NodeOutput()
-
-    return [TinyFlux, LatentSink]
+    mappings = host.nodes.NODE_CLASS_MAPPINGS
+    info = {}
+    for node_id in mappings if node_ids is None else node_ids:
+        cls = mappings[node_id]
+        if issubclass(cls, _ComfyNodeInternal):
+            info[node_id] = cls.GET_NODE_INFO_V1()
+            continue
+        inputs = cls.INPUT_TYPES()
+        info[node_id] = {
+            "name": node_id,
+            "input": inputs,
+            "input_order": {key: list(value) for key, value in inputs.items()},
+            "output": list(cls.RETURN_TYPES),
+            "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
+        }
+    return info
 
 
 class _NullServer:
@@ -211,14 +164,21 @@ def run_prompt(host: ComfyHost, prompt: dict[str, dict]) -> dict[str, list]:
     """Validate and execute an API-format prompt like ComfyUI's queue does.
 
     Returns each node's outputs (``outputs[node_id][output_index][batch_index]``). Raises
-    `GraphError` with ComfyUI's message when validation or execution fails.
+    `GraphError` with ComfyUI's message when validation (of any node) or execution fails.
     """
+    return outside_event_loop(_run_prompt, host, prompt)
+
+
+def _run_prompt(host: ComfyHost, prompt: dict[str, dict]) -> dict[str, list]:
     prompt_id = str(uuid.uuid4())
     valid, error, good_outputs, node_errors = asyncio.run(
         host.execution.validate_prompt(prompt_id, prompt, None)
     )
-    if not valid:
-        raise GraphError(f"prompt failed validation: {error.get('message')}", node_errors or error)
+    if not valid or node_errors:
+        # Stricter than the server, which runs the outputs that did validate: a test graph
+        # with any invalid node is a broken test.
+        message = error.get("message") if error else f"invalid nodes {sorted(node_errors)}"
+        raise GraphError(f"prompt failed validation: {message}", node_errors or error)
     executor = host.execution.PromptExecutor(_NullServer())
     executor.execute(prompt, prompt_id, {}, good_outputs)
     if not executor.success:

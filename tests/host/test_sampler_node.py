@@ -119,16 +119,18 @@ def test_sde_noise_comes_from_the_seed_not_global_rng(comfy_host, pack_node_ids)
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"interpolant": "cosine"}, "interpolant must be one of"),
+        ({"interpolant": "cosine"}, "interpolant must be one of ['linear', 'vp']; got 'cosine'"),
         ({"diffusion": "cubic"}, "diffusion must be one of"),
-        ({"grid": "karras"}, "grid must be one of"),
+        ({"grid": "karras"}, "grid must be one of ['sigmas', 'uniform', 'adaptive']"),
         ({"interpolant": "vp", "beta_min": 30.0, "beta_max": 20.0}, "beta_min < beta_max"),
     ],
 )
-def test_bad_options_give_clear_errors(run_graph, options, message):
-    """ComfyUI 0.3.x does not check V3 combo values against their options: the node does."""
-    with pytest.raises(GraphError, match=message):
+def test_bad_options_fail_validation_with_clear_errors(run_graph, options, message):
+    """ComfyUI 0.3.64 does not check V3 combo values against their options: the node's
+    ``validate_inputs`` does, before anything runs."""
+    with pytest.raises(GraphError, match="validation") as info:
         run_graph(sampling_prompt(flowsearch(**options)))
+    assert message in str(info.value.details)
 
 
 def test_out_of_range_scale_fails_comfyui_validation(run_graph):

@@ -83,3 +83,44 @@ def test_importing_the_pack_does_not_import_nodes(tmp_path):
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+#: The core layers and the pack folders they must never import (demo code, test beds).
+CORE = ("samplers", "verifiers")
+ABOVE_CORE = {"demo", "fashion", "testing", "nodes", "benchmarks", "tests"}
+
+
+def pack_imports(rel: Path, source: str) -> set[str]:
+    """Top-level pack folders that the file at ``rel`` (relative to the pack) imports
+    relatively (``from ..testing import x``, ``from .. import demo``), resolved against the
+    file's own package."""
+    package = list(rel.parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(source, filename=str(rel))):
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = package[: len(package) - (node.level - 1)]
+        target = [*base, *node.module.split(".")] if node.module else base
+        found.update(target[:1] if target else [alias.name for alias in node.names])
+    return found
+
+
+def test_core_never_imports_demo_or_test_code():
+    files = [
+        p for p in pack_sources(include_nodes=False) if p.relative_to(PACK_DIR).parts[0] in CORE
+    ]
+    assert len(files) > 20
+    offenders = {}
+    for p in files:
+        rel = p.relative_to(PACK_DIR)
+        bad = pack_imports(rel, p.read_text(encoding="utf-8")) & ABOVE_CORE
+        if bad:
+            offenders[str(rel)] = sorted(bad)
+    assert offenders == {}
+
+
+def test_the_layering_guard_sees_relative_imports():
+    src = "from ...testing import example_mixture\nfrom ..grids import make_grid\nfrom .. import steps\n"
+    rel = Path("samplers/particle_search/x.py")
+    assert pack_imports(rel, src) == {"testing", "samplers"}
+    assert pack_imports(Path("verifiers/x.py"), "from .. import demo\n") == {"demo"}

@@ -42,7 +42,7 @@ def test_round_trips(name, s):
 
 
 def test_linear_path_formulas_of_the_design(mixture):
-    # DESIGN §2: u = (x - x0_hat) / t, eps_hat = (x - (1 - t) x0_hat) / t, score = -eps_hat / t.
+    # docs/sampling.md: u = (x - x0_hat) / t, eps_hat = (x - (1 - t) x0_hat) / t, score = -eps_hat / t.
     x, _ = _state(1)
     t = 0.37
     c = get_interpolant("linear").coefficients(t)

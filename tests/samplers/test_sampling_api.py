@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from flowsearch.samplers import forward_kernel, get_interpolant, sample, sample_flow
+from flowsearch.samplers import (
+    SamplerSettings,
+    forward_kernel,
+    get_interpolant,
+    sample,
+    sample_flow,
+)
 
 
 def _noise(n=64, seed=0, dtype=torch.float32):
@@ -37,23 +43,31 @@ def test_linear_ode_last_step_lands_on_denoised(mixture):
     # On the linear path one Euler step from t to 0 is exactly x0_hat.
     x = _noise(dtype=torch.float64) * 0.5
     out = sample(
-        mixture.denoiser(), x, steps=1, timesteps=torch.tensor([0.5, 0.0]), stochastic=False
-    )
+        mixture.denoiser(), x, steps=1, timesteps=torch.tensor([0.5, 0.0]), stochastic=False,
+        interpolant="linear",
+    )  # fmt: skip
     torch.testing.assert_close(out, mixture.denoise(0.5 * x, 0.5))
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_output_dtype_follows_the_caller(mixture, dtype):
-    out = sample(mixture.denoiser(), _noise(dtype=dtype), steps=8, generator=_gen(0))
+    out = sample(
+        mixture.denoiser(), _noise(dtype=dtype), steps=8, generator=_gen(0),
+        interpolant="linear", grid="uniform",
+    )  # fmt: skip
     assert out.dtype == dtype and torch.isfinite(out).all()
 
 
 def test_timesteps_override_steps_and_grid(mixture):
     ts = torch.linspace(1.0, 0.0, 11, dtype=torch.float64)
     a = sample(
-        mixture.denoiser(), _noise(), steps=3, grid="adaptive", timesteps=ts, generator=_gen(2)
-    )
-    b = sample(mixture.denoiser(), _noise(), steps=10, grid="uniform", generator=_gen(2))
+        mixture.denoiser(), _noise(), steps=3, grid="adaptive", timesteps=ts, generator=_gen(2),
+        interpolant="linear",
+    )  # fmt: skip
+    b = sample(
+        mixture.denoiser(), _noise(), steps=10, grid="uniform", generator=_gen(2),
+        interpolant="linear",
+    )  # fmt: skip
     # same grid up to float64 rounding of 1 - k/10; float32 state
     torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
 
@@ -82,8 +96,14 @@ def test_sample_flow_is_the_same_loop_as_sample(mixture):
         return mixture.denoise(x, sigma)
 
     frames = []
-    a = sample_flow(model, _noise(), sigmas, {"seed": 3}, callback=frames.append, generator=_gen(4))
-    b = sample(mixture.denoiser(), _noise(), steps=12, timesteps=sigmas, generator=_gen(4))
+    a = sample_flow(
+        model, _noise(), sigmas, {"seed": 3}, callback=frames.append, generator=_gen(4),
+        interpolant="linear",
+    )  # fmt: skip
+    b = sample(
+        mixture.denoiser(), _noise(), steps=12, timesteps=sigmas, generator=_gen(4),
+        interpolant="linear",
+    )  # fmt: skip
     torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
     assert seen == {"seed": 3}
     assert [f["i"] for f in frames] == list(range(12))
@@ -93,9 +113,10 @@ def test_sample_flow_is_the_same_loop_as_sample(mixture):
 def test_sample_flow_split_sampling_and_paper_grid(mixture):
     # Stopping above 0 returns the model-space latent at sigmas[-1]; resuming finishes it.
     sigmas = torch.linspace(1.0, 0.0, 11)
-    full = sample_flow(lambda x, t: mixture.denoise(x, t), _noise(), sigmas, stochastic=False)
-    half = sample_flow(lambda x, t: mixture.denoise(x, t), _noise(), sigmas[:6], stochastic=False)
-    rest = sample_flow(lambda x, t: mixture.denoise(x, t), half, sigmas[5:], stochastic=False)
+    ode = SamplerSettings(interpolant="linear", stochastic=False, grid="sigmas")
+    full = sample_flow(lambda x, t: mixture.denoise(x, t), _noise(), sigmas, settings=ode)
+    half = sample_flow(lambda x, t: mixture.denoise(x, t), _noise(), sigmas[:6], settings=ode)
+    rest = sample_flow(lambda x, t: mixture.denoise(x, t), half, sigmas[5:], settings=ode)
     torch.testing.assert_close(rest, full, rtol=1e-6, atol=1e-6)
     for interpolant in ("linear", "vp"):
         out = sample_flow(

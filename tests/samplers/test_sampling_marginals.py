@@ -33,7 +33,10 @@ def _noise(seed=0):
 
 @pytest.mark.parametrize("interpolant", ["linear", "vp"])
 def test_ode_reproduces_the_mixture(mixture, interpolant):
-    x = sample(mixture.denoiser(), _noise(), steps=STEPS, interpolant=interpolant, stochastic=False)
+    x = sample(
+        mixture.denoiser(), _noise(), steps=STEPS, interpolant=interpolant, stochastic=False,
+        grid="uniform",
+    )  # fmt: skip
     assert_matches(x, mixture)
 
 
@@ -79,7 +82,14 @@ def test_vp_state_is_scaled_linear_state(mixture):
 
 def test_too_few_ode_steps_is_detectably_wrong(mixture):
     # Guards the statistics themselves: 2 Euler steps collapse modes; the check must notice.
-    x = sample(mixture.denoiser(), _noise(), steps=2, stochastic=False)
+    x = sample(
+        mixture.denoiser(),
+        _noise(),
+        steps=2,
+        stochastic=False,
+        interpolant="linear",
+        grid="uniform",
+    )
     with pytest.raises(AssertionError):
         assert_matches(x, mixture)
 

@@ -72,7 +72,7 @@ def test_last_step_proposals_are_evaluated_together(counting):
     for max_batch in (None, 7):
         calls = []
         res = _rbf(counting, proposal_batch=1, max_batch=max_batch,
-                   callback=lambda e, calls=calls: calls.append(counting.calls))  # fmt: skip
+                   callback=lambda e, calls=calls: e.kind == "step" and calls.append(counting.calls))  # fmt: skip
         last = res.trace[-1].events["proposals"][0]
         assert last > 1
         assert calls[-1] - calls[-2] == (1 if max_batch is None else -(-last // max_batch))

@@ -35,14 +35,20 @@ def test_different_seeds_differ(mixture, method, options):
 
 
 @pytest.mark.parametrize("method,options", ALL, ids=IDS)
-def test_callback_after_every_step(mixture, method, options):
+def test_callback_gets_step_events_and_one_done(mixture, method, options):
     events = []
     res = _run(mixture.denoiser(), method, options, callback=events.append)
-    assert len(events) == len(res.trace) >= 1
-    assert [e["nfe_used"] for e in events] == sorted(e["nfe_used"] for e in events)
+    steps = [e for e in events if e.kind == "step"]
+    assert len(steps) == len(res.trace) >= 1
+    assert [e.kind for e in events].count("done") == 1 and events[-1].kind == "done"
+    assert [e.nfe_used for e in steps] == sorted(e.nfe_used for e in steps)
     last = events[-1]
-    assert last["nfe_used"] == res.nfe and last["nfe_budget"] == 120 and last["method"] == method
-    assert {"step", "best_reward", "rewards", "parents", "events"} <= set(last)
+    assert last.nfe_used == res.nfe and last.nfe_budget == 120 and last.method == method
+    assert last.best_reward == res.reward and list(last.rewards) == res.rewards.tolist()
+    for e, rec in zip(steps, res.trace):
+        assert e.step == rec.step and dict(e.events) == rec.events
+        assert (e.rewards is None) == (rec.rewards is None)
+        assert e.population_x0.shape[0] == len(e.parents)
 
 
 @pytest.mark.parametrize("method,options", ALL, ids=IDS)

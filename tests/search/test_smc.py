@@ -18,15 +18,21 @@ def _weighted_stats(res, mixture):
 @pytest.mark.parametrize("interpolant", ["vp", "linear"])
 @pytest.mark.parametrize("lam", [1.0, 4.0])
 def test_smc_population_matches_the_exact_tilt(mixture, interpolant, lam):
+    # Two independent runs of 4000 particles, pooled: one run's mode weights spread with a
+    # std of ~0.0095 over seeds (28 seeds, no bias), so the pooled error's std is ~0.0067
+    # and the bounds below are ~3 std.
     n, m = 4000, 30
-    res = search(
-        mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=n * m, shape=(2,), steps=m,
-        interpolant=interpolant, grid="uniform", generator=torch.Generator().manual_seed(0),
-        lam=lam, ess_threshold=0.5,
-    )  # fmt: skip
+    stats = []
+    for seed in (0, 1):
+        res = search(
+            mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=n * m, shape=(2,),
+            steps=m, interpolant=interpolant, grid="uniform",
+            generator=torch.Generator().manual_seed(seed), lam=lam, ess_threshold=0.5,
+        )  # fmt: skip
+        assert res.weights.sum() == pytest.approx(1.0)
+        stats.append(_weighted_stats(res, mixture))
+    modes, mean, cov = (sum(parts) / len(parts) for parts in zip(*stats))
     tilt = mixture.tilt_quadratic(TARGET, lam)
-    modes, mean, cov = _weighted_stats(res, mixture)
-    assert res.weights.sum() == pytest.approx(1.0)
     assert (modes - tilt.weights).abs().max() < 0.02, (modes, tilt.weights)
     assert (mean - tilt.mean()).abs().max() < 0.06, (mean, tilt.mean())
     assert (cov - tilt.covariance()).abs().max() < 0.1, (cov, tilt.covariance())
@@ -36,14 +42,18 @@ def test_smc_population_matches_the_exact_tilt(mixture, interpolant, lam):
 
 @pytest.mark.parametrize("potential", ["max", "sum"])
 def test_other_potentials_keep_a_valid_final_weighting(mixture, potential):
-    res = search(
-        mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=400 * 20, shape=(2,), steps=20,
-        generator=torch.Generator().manual_seed(1), potential=potential, lam=4.0,
-    )  # fmt: skip
-    assert res.weights.sum() == pytest.approx(1.0) and (res.weights >= 0).all()
-    # the weighted population leans to the rewarded mode more than the prior's 20%
-    modes, _, _ = _weighted_stats(res, mixture)
-    assert modes[2] > 0.4
+    # These potentials' weights are degenerate (a few particles carry them), so one run is
+    # noisy: average the mode weight over four seeds.
+    found = []
+    for seed in range(4):
+        res = search(
+            mixture.denoiser(), quadratic_reward, method="smc", nfe_budget=400 * 20, shape=(2,),
+            steps=20, generator=torch.Generator().manual_seed(seed), potential=potential, lam=4.0,
+        )  # fmt: skip
+        assert res.weights.sum() == pytest.approx(1.0) and (res.weights >= 0).all()
+        found.append(float(_weighted_stats(res, mixture)[0][2]))
+    # the weighted population leans to the rewarded mode (tilt: 0.58) more than the prior's 20%
+    assert sum(found) / len(found) > 0.4, found
 
 
 def test_resampling_schemes_are_unbiased():
