@@ -51,7 +51,9 @@ def live_session() -> LiveSession:
     )
 
 
-def timed_search(denoiser, reward, method: str, options: dict, nfe: int, steps: int, seed: int, sink):
+def timed_search(
+    denoiser, reward, method: str, options: dict, nfe: int, steps: int, seed: int, sink
+):
     wall, cpu = time.perf_counter(), time.thread_time()
     search(
         denoiser,
@@ -64,7 +66,7 @@ def timed_search(denoiser, reward, method: str, options: dict, nfe: int, steps: 
         stochastic=True,
         grid="uniform",
         generator=torch.Generator().manual_seed(seed),
-        callback=sink,
+        callback=None if sink is None else (lambda event: sink(0, event)),
         **options,
     )
     return time.perf_counter() - wall, time.thread_time() - cpu
@@ -81,10 +83,14 @@ def run(nfe: int, steps: int, repeats: int) -> list[dict]:
             plain, live = [], []
             for order in ("plain", "live", "live", "plain"):  # ABBA
                 if order == "plain":
-                    plain.append(timed_search(denoiser, reward, method, options, nfe, steps, r, None))
+                    plain.append(
+                        timed_search(denoiser, reward, method, options, nfe, steps, r, None)
+                    )
                 else:
                     session = live_session()
-                    live.append(timed_search(denoiser, reward, method, options, nfe, steps, r, session))
+                    live.append(
+                        timed_search(denoiser, reward, method, options, nfe, steps, r, session)
+                    )
                     wall = live[-1][0]
                     rates.append(sum(session.sent.values()) / wall)
                     thumbs.append(session.sent["flowsearch.thumbs"])
@@ -108,7 +114,16 @@ def run(nfe: int, steps: int, repeats: int) -> list[dict]:
 
 def report(rows: list[dict], nfe: int, steps: int, repeats: int) -> str:
     table = md_table(
-        ["method", "search s", "overhead (wall)", "range", "overhead (CPU)", "sink time", "msgs/s", "thumb sets"],
+        [
+            "method",
+            "search s",
+            "overhead (wall)",
+            "range",
+            "overhead (CPU)",
+            "sink time",
+            "msgs/s",
+            "thumb sets",
+        ],
         [
             [
                 r["method"],
@@ -154,7 +169,9 @@ def main() -> None:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "live_overhead.md").write_text(text)
-        (out / "live_overhead.json").write_text(json.dumps({"nfe": nfe, "steps": steps, "rows": rows}, indent=2))
+        (out / "live_overhead.json").write_text(
+            json.dumps({"nfe": nfe, "steps": steps, "rows": rows}, indent=2)
+        )
 
 
 if __name__ == "__main__":
