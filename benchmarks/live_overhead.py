@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from _common import RESULTS, machine_note, md_table
 
-from flowsearch.fashion import classifier_reward, flow_denoiser, load_classifier, load_flow_model
+from flowsearch.demo import classifier_reward, flow_denoiser, load_classifier, load_flow_model
 from flowsearch.nodes.live_session import LiveSession
 from flowsearch.samplers import search
 
