@@ -86,6 +86,10 @@ class LiveSession:
         self.done_batches: set[int] = set()
         self.pending_steps: list[dict[str, Any]] = []
         self.accepted_picks: dict[int, tuple[int, int]] = {}  # batch -> the pick the core took
+        self.last_step: tuple[dict[str, Any], Any] | None = (
+            None  # (to_json, event) of the last step
+        )
+        self.shown_population: int | None = None  # population of the last thumbnails sent
         self.finished = False
         self.sent: Counter[str] = Counter()
         self.sink_seconds = 0.0  # wall time spent handling events (overhead measurements)
@@ -103,10 +107,17 @@ class LiveSession:
             self._start_batch(batch, data)
         if kind == "step":
             self.pending_steps.append(step_record(data))
+            if getattr(event, "population_x0", None) is not None:
+                self.last_step = (data, event)
         if kind == "done":
             self._emit_progress(batch, data, started)
             if getattr(event, "population_x0", None) is not None:
                 self._emit_thumbs(batch, data, event, final=True)
+            elif self.last_step is not None and self.shown_population != self.last_step[0].get(
+                "population"
+            ):
+                self._emit_thumbs(batch, *self.last_step, final=False)  # the last population
+            self.last_step = None
             self._emit_done(batch, data, event, started)
         else:
             if self.progress.due(started):
@@ -157,6 +168,7 @@ class LiveSession:
     def _start_batch(self, batch: int, data: Mapping[str, Any]) -> None:
         self.batch = batch
         self.pending_steps = []
+        self.last_step, self.shown_population = None, None
         self.progress = Interval(self.progress.interval)
         self.thumbs = CostBudget(self.thumbs.min_interval, self.thumbs.share)
         self._emit(
@@ -188,7 +200,7 @@ class LiveSession:
         self._emit("flowsearch.progress", batch, fields)
 
     def _emit_thumbs(self, batch: int, data: Mapping[str, Any], event: Any, final: bool) -> None:
-        if self.preview is None or not (final or self.listening()):
+        if self.preview is None:
             return
         x0 = event.population_x0
         rewards = data.get("rewards")
@@ -214,6 +226,7 @@ class LiveSession:
                 "best_index": _argmax(rewards),
             },
         )
+        self.shown_population = data.get("population")
         self.thumbs.spend(started, self.clock())
 
     def _jpegs(self, x0: torch.Tensor) -> list[str]:

@@ -172,6 +172,7 @@ def test_panel_follows_a_search_and_marks_the_winner(
     verifier = aesthetic_verifier(comfy_server, aesthetic_model)
     graph, fs, report_node = search_graph(comfy_server, verifier, nfe_budget=36, steps=6)
     load_graph(page, graph)
+    show_node(page, fs)
     root = panel(page, fs)
     assert root.get_attribute("data-status") == "idle"
     prompt_id = queue_graph(page)
@@ -192,8 +193,8 @@ def test_panel_follows_a_search_and_marks_the_winner(
     assert result is not None and result.get_attribute("src").startswith("data:image/jpeg;base64,")
     best = float(root.query_selector(".fs-stat-best .fs-stat-value").inner_text())
     assert best == pytest.approx(report["best_rewards"][0], rel=5e-3)  # 3 significant digits
-    root.screenshot(path=str(artifacts_dir / "live_panel_done.png"))
-    page.screenshot(path=str(artifacts_dir / "live_panel_page.png"))
+    assert root.query_selector(".fs-sub").inner_text().endswith(f"step {6}/6")
+    page.screenshot(path=str(artifacts_dir / "live_panel_done.png"), clip=node_box(page, fs))
     assert page.console_errors == [], "\n".join(page.console_errors)
 
 

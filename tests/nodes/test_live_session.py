@@ -19,7 +19,7 @@ def test_a_run_sends_start_progress_thumbs_done_in_order_as_strict_json():
     feed(session, run_events(steps=10, n=4), clock, dt=0.05)
     names = [name for name, _ in sent]
     assert names[0] == "flowsearch.start"
-    assert names[-2:] == ["flowsearch.progress", "flowsearch.done"]
+    assert names[-3:] == ["flowsearch.progress", "flowsearch.thumbs", "flowsearch.done"]
     assert "flowsearch.progress" in names
     seqs = [data["seq"] for _, data in sent]
     assert seqs == list(range(len(sent)))
@@ -45,6 +45,7 @@ def test_a_run_sends_start_progress_thumbs_done_in_order_as_strict_json():
     thumbs = [d for n, d in sent if n == "flowsearch.thumbs"]
     assert thumbs and not any(d["final"] for d in thumbs)
     assert thumbs[-1]["best_index"] == 3 and len(thumbs[-1]["images"]) == 4
+    assert thumbs[-1]["population"] == 10  # the last population, sent as the search ended
     assert session.finished
     # the first best reward is -inf: sent as null, never NaN/Infinity
     first_progress = next(d for n, d in sent if n == "flowsearch.progress")
@@ -126,6 +127,15 @@ def test_done_names_the_pick_the_core_took():
     other.accepted_picks[0] = (1, 1)
     feed(other, run_events(steps=2))  # population 2 is not the pick's: the pick failed
     assert sent[-1][1]["picked"] is None
+
+
+def test_the_last_population_is_shown_when_the_search_ends():
+    clock = Clock()
+    session, sent = make_session(clock)
+    feed(session, run_events(steps=5), clock, dt=0.01)  # fast steps: throttled thumbnails
+    thumbs = [d for n, d in sent if n == "flowsearch.thumbs"]
+    assert [d["population"] for d in thumbs] == [1, 5]  # the first, and the last at the end
+    assert [n for n, _ in sent][-2:] == ["flowsearch.thumbs", "flowsearch.done"]
 
 
 def test_final_candidates_get_thumbnails_when_the_done_event_has_them():

@@ -203,7 +203,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     }
     thumbsCaption.textContent = t.final
       ? `final candidates (${t.images.length})`
-      : `population ${t.population ?? ''} · step ${t.step ?? ''}`
+      : `population ${t.population ?? ''} · step ${t.step === null ? '' : t.step + 1}`
     thumbsLabel.lastChild.textContent = steerable ? 'click one to keep it' : ''
     const pickedHere = !!batch.picked && batch.picked.population === t.population
     thumbs.style.setProperty('--fs-cols', String(thumbColumns(t.images.length)))
@@ -336,7 +336,8 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       return
     }
     title.textContent = methodLabel(batch.method)
-    const stepText = batch.steps ? `step ${batch.step}/${batch.steps}` : ''
+    // the core counts steps from 0: step k is the (k+1)-th of `steps`
+    const stepText = batch.steps ? `step ${Math.min(batch.step + 1, batch.steps)}/${batch.steps}` : ''
     sub.textContent = [STATUS_TEXT[state.status] ?? state.status, stepText].filter(Boolean).join(' · ')
     const budgetN = batch.nfeBudget ?? 0
     fill.style.width = budgetN ? `${Math.min(100, (100 * batch.nfeUsed) / budgetN).toFixed(1)}%` : '0%'
