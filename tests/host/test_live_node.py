@@ -80,6 +80,21 @@ def test_the_node_streams_to_its_client_and_summarises_its_report(executor):
     assert len(thumbs["images"]) == len(report["items"][0]["trace"][0]["rewards"])
 
 
+def test_batch_items_and_the_held_out_score_reach_the_summary(executor):
+    graph = flow_search_graph(
+        method=method_node("bon"), nfe_budget=8, batch=2, held_out_verifier=["verifier", 0]
+    )
+    out, messages = execute(executor, graph)
+    report = json.loads(out["report"])
+    starts = [d for name, d in messages if name == "flowsearch.start"]
+    dones = [d for name, d in messages if name == "flowsearch.done"]
+    assert [d["batch"] for d in starts] == [d["batch"] for d in dones] == [0, 1]
+    assert all(d["batch_size"] == 2 for d in starts)
+    summary = dict(messages)["flowsearch.summary"]
+    assert summary["held_out"] == report["held_out"]["best"] and len(summary["held_out"]) == 2
+    assert summary["nfe_used"] == report["nfe"]["used"] == sum(d["nfe_used"] for d in dones)
+
+
 def test_nothing_is_sent_without_a_client(executor):
     graph = flow_search_graph(method=method_node("bon"), nfe_budget=8, seed=1)
     _, messages = execute(executor, graph, client_id=None)  # a script's prompt
