@@ -83,6 +83,7 @@ class LiveHub:
         if action == "stop":
             for control in session.controls:
                 control.stop()
+            session.stop_requested = True
             return {"ok": True, "action": "stop", "prompt_id": prompt_id, "node_id": str(node_id)}
         return self._pick(session, body)
 

@@ -86,6 +86,7 @@ class LiveSession:
         self.done_batches: set[int] = set()
         self.pending_steps: list[dict[str, Any]] = []
         self.accepted_picks: dict[int, tuple[int, int]] = {}  # batch -> the pick the core took
+        self.stop_requested = False  # the hub passed a stop to the controls
         self.last_step: tuple[dict[str, Any], Any] | None = (
             None  # (to_json, event) of the last step
         )
@@ -241,6 +242,10 @@ class LiveSession:
             # (flowsearch.summary) has the authoritative answer
             accepted = self.accepted_picks.get(batch)
             picked = accepted if accepted and data.get("population") == accepted[0] else None
+        # the core's done event does not say it stopped early: a stop the hub passed on and
+        # an unspent budget mean it did (the summary has the authoritative answer)
+        used, budget = data.get("nfe_used"), data.get("nfe_budget")
+        stopped_early = self.stop_requested and picked is None and (used or 0) < (budget or 0)
         best_x0 = getattr(event, "best_x0", None)
         image = None
         if self.preview is not None and best_x0 is not None and best_x0.shape[0]:
@@ -253,7 +258,7 @@ class LiveSession:
                 "nfe_used": data.get("nfe_used"),
                 "nfe_budget": data.get("nfe_budget"),
                 "best_reward": data.get("best_reward"),
-                "stopped": bool(events.get("stopped", False)),
+                "stopped": bool(events.get("stopped", False)) or stopped_early,
                 "picked": list(picked) if picked is not None else None,
                 "held_out": events.get("held_out"),
                 "image": image,
@@ -295,5 +300,5 @@ def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
         "held_out": list(held_out.get("best") or [None] * n),
         "picked": [item.get("picked") for item in items] or [None],
         "pick_error": [item.get("pick_error") for item in items] or [None],
-        "stopped": bool(report.get("stopped")) or any(bool(item.get("stopped")) for item in items),
+        "stopped": [bool(item.get("stopped")) for item in items] or [bool(report.get("stopped"))],
     }

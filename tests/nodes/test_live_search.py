@@ -117,5 +117,5 @@ def test_a_stop_through_the_hub_keeps_the_best_so_far(mixture):
     result = run(mixture, "smc", sink, control)
     assert result.stopped and result.nfe < 80
     (done,) = [d for name, d in sent if name == "flowsearch.done"]
-    assert done["nfe_used"] == result.nfe
+    assert done["nfe_used"] == result.nfe and done["stopped"] is True
     assert session.finished

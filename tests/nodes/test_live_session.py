@@ -186,7 +186,7 @@ def test_summary_from_the_node_report():
     assert fields["timings"]["model"] == 4.0 and fields["seconds"] == 9.0
     assert fields["sec_per_100_nfe"] == pytest.approx(800 / 190)
     assert fields["held_out"] == [0.6, 0.5] and fields["picked"] == [None, [3, 1]]
-    assert fields["best_reward"] == [0.8, 0.7] and fields["stopped"] is False
+    assert fields["best_reward"] == [0.8, 0.7] and fields["stopped"] == [False, False]
     no_held_out = summary_fields({**report, "held_out": None})
     assert no_held_out["held_out"] == [None, None]
     session, sent = make_session()

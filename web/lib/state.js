@@ -193,18 +193,23 @@ function handlers() {
         heldOut: numberList(data.held_out) ?? [],
         bestReward: numberList(data.best_reward) ?? [],
         picked: Array.isArray(data.picked) ? data.picked : [],
-        stopped: data.stopped === true,
+        stopped: Array.isArray(data.stopped) ? data.stopped.map((v) => v === true) : [],
         method: typeof data.method === 'string' ? data.method : null
       }
       for (const [b, value] of state.summary.heldOut.entries()) {
         if (value !== null && state.batches[b]) state.batches[b].heldOut = value
       }
-      // the report is authoritative about picks (done only infers them)
+      // the report is authoritative about picks and stops (done only infers them)
       state.summary.picked.forEach((pick, b) => {
         if (!state.batches[b]) return
         state.batches[b].picked = Array.isArray(pick) ? { population: pick[0], index: pick[1] } : null
       })
-      if (state.status === 'running' || state.status === 'idle') state.status = 'done'
+      state.summary.stopped.forEach((stopped, b) => {
+        if (state.batches[b]) state.batches[b].stopped = stopped
+      })
+      if (!['interrupted'].includes(state.status)) {
+        state.status = Object.values(state.batches).some((b) => b.stopped) ? 'stopped' : 'done'
+      }
       state.pending = null
     }
   }

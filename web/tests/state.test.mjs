@@ -140,6 +140,16 @@ test('the summary corrects the pick that done inferred', () => {
   assert.deepEqual(shownBatch(state).picked, { population: 3, index: 0 })
 })
 
+test('the summary says which batch items stopped early', () => {
+  const state = reduceAll(smcRun())
+  assert.equal(state.status, 'done')
+  applyMessage(state, ...message('flowsearch.summary', { seq: 40, batch: null, stopped: [true] }))
+  assert.equal(state.status, 'stopped')
+  assert.equal(shownBatch(state).stopped, true)
+  applyMessage(state, ...message('flowsearch.summary', { seq: 41, batch: null, stopped: [false] }))
+  assert.equal(state.status, 'done')
+})
+
 test('replay of the server log equals live reduction, with overlapping live messages', () => {
   const run = smcRun({ steps: 6, n: 3, budget: 18 })
   const live = reduceAll(run)
