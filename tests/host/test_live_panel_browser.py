@@ -6,8 +6,9 @@ front end and queued from the page, as an artist would. The test reads what the 
 (NFE counter, thumbnails, the marked winner) and checks it against the node's JSON report;
 then, in a longer second search, it clicks a particle while the search runs and checks
 that the node returned that particle (the report's ``picked``, and the returned image is
-the clicked particle's); a reload in the middle of a run re-attaches the panel; two Flow
-Search nodes in one graph each get their own panel. The console must show no errors of
+the clicked particle's); *Stop · keep best* mid-run ends the search early; a reload in the
+middle of a run re-attaches the panel; two Flow Search nodes in one graph each get their
+own panel. The console must show no errors of
 ours. Screenshots go to ``tests/host/_artifacts/`` (the README's panel picture is one).
 """
 
@@ -369,4 +370,32 @@ def test_two_flow_search_nodes_have_their_own_panels(page, comfy_server, aesthet
     assert roots[fs1].query_selector(".fs-title").inner_text() == "SMC"
     assert roots[fs2].query_selector(".fs-title").inner_text() == "best-of-N"
     assert reports[fs1]["nfe"]["used"] != reports[fs2]["nfe"]["used"]
+    assert page.console_errors == [], "\n".join(page.console_errors)
+
+
+def test_stop_keeps_the_best_so_far(page, comfy_server, aesthetic_model):
+    page.goto(comfy_server.url)
+    wait_for_comfy_app(page)
+    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
+    graph, fs, report_node = search_graph(
+        comfy_server, verifier, first_id=501, nfe_budget=8 * 10, steps=10, size=128, seed=11
+    )
+    load_graph(page, graph)
+    root = panel(page, fs)
+    prompt_id = queue_graph(page)
+    page.wait_for_function(
+        "(el) => Number(el.querySelector('.fs-nfe').dataset.nfeUsed) >= 16",
+        arg=root,
+        timeout=120_000,
+    )
+    root.query_selector(".fs-stop").click()
+    report = report_of(comfy_server, prompt_id, report_node)
+    wait_status(page, root, "stopped")
+    assert report["items"][0]["stopped"] is True
+    assert report["nfe"]["used"] < report["nfe"]["budget"]
+    assert (
+        int(root.query_selector(".fs-nfe").get_attribute("data-nfe-used")) == report["nfe"]["used"]
+    )
+    assert "stopped early" in root.query_selector(".fs-result").inner_text()
+    assert root.query_selector(".fs-stop").is_disabled()
     assert page.console_errors == [], "\n".join(page.console_errors)
