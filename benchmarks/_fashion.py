@@ -7,7 +7,7 @@
 - `plain_samples`: unconditional plain sampling with the same grid and sampling mode;
 - metrics: reward A, accuracy B, diversity = mean pairwise distance of B features.
 
-Images are ``[B, 1, 32, 32]`` in [-1, 1] (`flowsearch.fashion.data`).
+Images are ``[B, 1, 32, 32]`` in [-1, 1] (`flowsearch.demo.data`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from flowsearch.fashion import (
+from flowsearch.demo import (
     classifier_reward,
     flow_denoiser,
     load_classifier,
@@ -26,7 +26,7 @@ from flowsearch.fashion import (
     load_flow_model,
     to_model_space,
 )
-from flowsearch.fashion.quality import classifier_features, frechet_distance, generate
+from flowsearch.demo.quality import classifier_features, frechet_distance, generate
 from flowsearch.samplers import search
 
 SHAPE = (1, 32, 32)

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from _common import fmt_num, machine_note, md_table
 
-from flowsearch.fashion import CLASS_NAMES
-from flowsearch.fashion.figures import save_image_grid
+from flowsearch.demo import CLASS_NAMES
+from flowsearch.demo.figures import save_image_grid
 
 #: Everything below this line of the markdown is hand-written and kept on re-runs.
 NOTES_MARKER = "<!-- hand-written notes below: kept when the benchmark rewrites this file -->"
@@ -122,7 +122,7 @@ def render_markdown(cfg, data: dict) -> str:
         f"{cfg.seeds} seeds (generator seeds 0..{cfg.seeds - 1}), runtime "
         f"{data['runtime_s'] / 60:.1f} min. {machine_note()}.",
         "",
-        "Models (`flowsearch.fashion`, see its MODEL_CARD.md): the project's flow U-Net on the "
+        "Models (`flowsearch.demo`, see its MODEL_CARD.md): the project's flow U-Net on the "
         "linear path; **reward** = classifier A's log-probability of the requested class c on "
         "the returned sample (max 0); **acc B** = share of runs whose sample the independent "
         f"classifier B labels c. Test accuracy ({data['real_test_images']} images): "

@@ -3,7 +3,7 @@
     python benchmarks/fashion_benchmark.py [--quick] [--classes 0,7] [--seeds N]
         [--nfes 50,100,300,500] [--setting "20 uniform-s"] [--threads N] [--out DIR]
 
-The shipped flow model (`flowsearch.fashion`) searched with reward = classifier A's
+The shipped flow model (`flowsearch.demo`) searched with reward = classifier A's
 log-probability of class c on the returned sample; classifier B (independent) judges it.
 Stages (one progress line with an ETA on stderr):
 1. grid settings: plain sampling with several ``(steps, grid)`` per sampling mode, base-model
@@ -40,8 +40,8 @@ from _fashion import (
 )
 from _fashion_report import NOTES_MARKER, plot_reward_vs_nfe, render_markdown, save_images
 
-from flowsearch.fashion import load_fashion_mnist, to_model_space
-from flowsearch.fashion.quality import classifier_features, frechet_distance, predict_classes
+from flowsearch.demo import load_fashion_mnist, to_model_space
+from flowsearch.demo.quality import classifier_features, frechet_distance, predict_classes
 
 #: The benchmark's method line-up: the mixture benchmark's, without gradient guidance.
 FASHION_METHODS = [m for m in METHODS if m[1] != "dps"]

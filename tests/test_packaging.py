@@ -7,7 +7,7 @@ import pytest
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIP = {"tests", "benchmarks", "docs", "web", "build", "example_workflows"}
+SKIP = {"tests", "benchmarks", "training", "docs", "web", "build", "example_workflows"}
 
 
 def test_every_subpackage_is_in_pyproject():

@@ -25,7 +25,7 @@ COMFY_ROOTS = {
     "nodes",
     "server",
 }
-SKIP_DIRS = {"tests", "benchmarks", "nodes", "web", "docs", "build", "dist"}
+SKIP_DIRS = {"tests", "benchmarks", "training", "nodes", "web", "docs", "build", "dist"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flowsearch.fashion.data import DEFAULT_ROOT
+from flowsearch.demo.data import DEFAULT_ROOT
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 

@@ -1,5 +1,5 @@
 """Base-model quality on Fashion-MNIST: Fréchet distance in classifier-B feature space and
-the class histogram of unconditional samples. ``python -m flowsearch.fashion.quality``.
+the class histogram of unconditional samples. ``python -m flowsearch.demo.quality``.
 
 Fréchet distance between Gaussians fitted to two feature sets (means ``m1, m2``,
 covariances ``S1, S2``; features = `JudgeResNet.features`, 192-d):

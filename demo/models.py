@@ -8,7 +8,7 @@
   ``r(x0) = log p_A(c | clamp(x0, -1, 1))`` (higher is better, at most 0).
 
 Images everywhere are in the model space ``[B, 1, 32, 32]`` in [-1, 1]
-(`flowsearch.fashion.data.to_model_space`). Nothing here downloads.
+(`flowsearch.demo.data.to_model_space`). Nothing here downloads.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from flowsearch.fashion import (
+from flowsearch.demo import (
     classifier_reward,
     flow_denoiser,
     load_classifier,

@@ -2,7 +2,7 @@
 
     python -m flowsearch.demo [--class Sneaker] [--budgets 50,100,300,500] [--seeds 16] [--out out]
 
-Asks the shipped unconditional flow model (`flowsearch.fashion`) for one clothing class:
+Asks the shipped unconditional flow model (`flowsearch.demo`) for one clothing class:
 plain sampling, best-of-N and Rollover Budget Forcing on the VP-SDE at a few NFE budgets,
 reward = classifier A's log-probability of the class; the independent classifier B says
 whether the result shows that class. Prints a table, writes a PNG grid of the samples and a
@@ -18,15 +18,10 @@ from pathlib import Path
 
 import torch
 
-from .fashion import (
-    CLASS_NAMES,
-    classifier_reward,
-    flow_denoiser,
-    load_classifier,
-    load_flow_model,
-)
-from .fashion.figures import save_image_grid
-from .samplers import sample, search
+from ..samplers import sample, search
+from .data import CLASS_NAMES
+from .figures import save_image_grid
+from .models import classifier_reward, flow_denoiser, load_classifier, load_flow_model
 
 #: Sampling used by every row: VP-SDE (g = 3 s^2), 20 equal steps in the VP path's time.
 SAMPLING = dict(interpolant="vp", stochastic=True, steps=20, grid="uniform")

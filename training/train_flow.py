@@ -1,10 +1,10 @@
-"""Train the unconditional Fashion-MNIST flow model: ``python -m flowsearch.fashion.train_flow``.
+"""Train the unconditional Fashion-MNIST flow model: ``python training/train_flow.py``.
 
 Objective (linear path, t = 1 noise, ComfyUI convention): for a training image ``x0`` in
 the model space ``[B, 1, 32, 32]`` in [-1, 1], ``eps ~ N(0, I)`` and ``t ~ U(0, 1)``
 (stratified over the batch), ``x_t = (1 - t) x0 + t eps``; the network regresses the
 velocity ``v = eps - x0`` with the mean squared error. The denoiser is then
-``x0_hat = x_t - t v_theta(x_t, t)`` (see `flowsearch.fashion.models.flow_denoiser`).
+``x0_hat = x_t - t v_theta(x_t, t)`` (see `flowsearch.demo.models.flow_denoiser`).
 
 AdamW, linear warm-up then cosine decay of the learning rate, an exponential moving average
 (EMA) of the weights; the EMA weights are saved in fp16 with the run's numbers as metadata.
@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoint import WEIGHTS_DIR, save_module
-from .data import load_fashion_mnist, to_model_space
-from .unet import FlowUNet, UNetConfig
+from flowsearch.demo.checkpoint import WEIGHTS_DIR, save_module
+from flowsearch.demo.data import load_fashion_mnist, to_model_space
+from flowsearch.demo.unet import FlowUNet, UNetConfig
 
 
 @dataclass(frozen=True)

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from flowsearch.fashion.checkpoint import read_checkpoint, save_module
-from flowsearch.fashion.classifiers import JudgeConfig, JudgeResNet
-from flowsearch.fashion.data import (
+from flowsearch.demo.checkpoint import read_checkpoint, save_module
+from flowsearch.demo.classifiers import JudgeConfig, JudgeResNet
+from flowsearch.demo.data import (
     DEFAULT_ROOT,
     dataset_files,
     load_fashion_mnist,
     read_idx,
     to_model_space,
 )
-from flowsearch.fashion.models import (
+from flowsearch.demo.models import (
     CLASSIFIER_WEIGHTS,
     classifier_reward,
     flow_denoiser,
     load_classifier,
     load_flow_model,
 )
-from flowsearch.fashion.quality import frechet_distance, predict_classes
-from flowsearch.fashion.train_classifiers import random_shift
+from flowsearch.demo.quality import frechet_distance, predict_classes
 from flowsearch.samplers import sample
 
 needs_data = pytest.mark.skipif(
@@ -160,7 +161,13 @@ def test_frechet_distance_matches_closed_form():
     assert abs(frechet_distance(a, 2.0 * a) - expected) < 1e-8
 
 
-def test_random_shift_moves_content_without_losing_it():
+TRAINING = Path(__file__).resolve().parents[2] / "training"
+
+
+def test_random_shift_moves_content_without_losing_it(monkeypatch):
+    # The training scripts are not part of the package: imported by path.
+    monkeypatch.syspath_prepend(str(TRAINING))
+    random_shift = importlib.import_module("train_classifiers").random_shift
     images = torch.full((6, 1, 32, 32), -1.0)
     images[:, :, 2:30, 2:30] = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     gen = torch.Generator().manual_seed(1)

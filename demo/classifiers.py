@@ -1,6 +1,6 @@
 """Two independent Fashion-MNIST classifiers with different architectures.
 
-Both take ``x [B, 1, 32, 32]`` in the model space [-1, 1] (see `flowsearch.fashion.data`)
+Both take ``x [B, 1, 32, 32]`` in the model space [-1, 1] (see `flowsearch.demo.data`)
 and return logits ``[B, 10]``; ``features(x)`` returns the penultimate activations.
 
 * `VerifierCNN` (classifier **A**, the reward the search optimises): a plain VGG-style CNN,

@@ -1,4 +1,4 @@
-"""Train classifiers A and B: ``python -m flowsearch.fashion.train_classifiers [--which a b]``.
+"""Train classifiers A and B: ``python training/train_classifiers.py [--which a b]``.
 
 Both minimise the cross-entropy on the 60000 clean training images in model space
 (``[B, 1, 32, 32]`` in [-1, 1]) with AdamW and a one-cycle learning rate, and report the
@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import WEIGHTS_DIR, save_module
-from .classifiers import JudgeConfig, JudgeResNet, VerifierCNN, VerifierConfig
-from .data import load_fashion_mnist, to_model_space
+from flowsearch.demo.checkpoint import WEIGHTS_DIR, save_module
+from flowsearch.demo.classifiers import JudgeConfig, JudgeResNet, VerifierCNN, VerifierConfig
+from flowsearch.demo.data import load_fashion_mnist, to_model_space
 
 
 @dataclass(frozen=True)

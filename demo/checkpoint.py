@@ -50,7 +50,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str
     if not p.exists():
         raise FileNotFoundError(
             f"weights file '{p}' not found; the shipped weights live in {WEIGHTS_DIR} "
-            f"(re-create them with the flowsearch.fashion training scripts)"
+            f"(re-create them with the training scripts in the repository's training/ folder)"
         )
     state = {}
     with safe_open(str(p), framework="pt") as fh:

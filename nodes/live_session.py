@@ -1,0 +1,304 @@
+"""One Flow Search node's searches as the live panel sees them.
+
+`LiveSession` is an event sink ``(batch index, SearchEvent)`` of the Flow Search node: it
+turns events into the throttled ``flowsearch.*`` messages of ``docs/web.md``, sends them
+through an injected ``send(name, data)`` while ``listening()`` says a client is connected,
+and keeps a replay log so a reloaded page can rebuild its panel.
+
+Pure Python (never imports ComfyUI): `live.py` binds it to ComfyUI's server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from .live_protocol import (
+    PROGRESS_INTERVAL,
+    PROTOCOL_VERSION,
+    CostBudget,
+    Interval,
+    ReplayLog,
+    encode_jpegs,
+    shown_indices,
+    step_record,
+    strict_json,
+)
+
+Send = Callable[[str, dict], None]
+Preview = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _argmax(values: Sequence[float | None] | None) -> int | None:
+    best = None
+    for i, v in enumerate(values or ()):
+        if v is not None and math.isfinite(v) and (best is None or v > values[best]):
+            best = i
+    return best
+
+
+class LiveSession:
+    """The live panel's view of one node execution (all its batch items).
+
+    ``controls[b]`` is the `SearchControl` of batch item b (the panel's stop / pick);
+    ``preview(x0 [n, ...]) -> images [n, H, W, 3]`` in [0, 1] decodes thumbnails (the cheap
+    decoder, or Latent2RGB); ``None`` sends no thumbnails. Rates: one progress message per
+    ``progress_interval`` seconds at most (step records in between are batched into it,
+    none lost); thumbnails as `CostBudget` allows; start / done / summary at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        prompt_id: str,
+        node_id: str,
+        client_id: str | None,
+        controls: Sequence[Any],
+        send: Send,
+        listening: Callable[[], bool],
+        preview: Preview | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        progress_interval: float = PROGRESS_INTERVAL,
+        thumbs: CostBudget | None = None,
+    ) -> None:
+        self.prompt_id = str(prompt_id)
+        self.node_id = str(node_id)
+        self.client_id = client_id
+        self.controls = list(controls)
+        self.send = send
+        self.listening = listening
+        self.preview = preview
+        self.clock = clock
+        self.progress = Interval(progress_interval)
+        self.thumbs = thumbs or CostBudget()
+        self.log = ReplayLog()
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.batch: int | None = None
+        self.batch_started = clock()
+        self.done_batches: set[int] = set()
+        self.pending_steps: list[dict[str, Any]] = []
+        self.accepted_picks: dict[int, tuple[int, int]] = {}  # batch -> the pick the core took
+        self.stop_requested = False  # the hub passed a stop to the controls
+        self.last_step: tuple[dict[str, Any], Any] | None = (
+            None  # (to_json, event) of the last step
+        )
+        self.shown_population: int | None = None  # population of the last thumbnails sent
+        self.finished = False
+        self.sent: Counter[str] = Counter()
+        self.sink_seconds = 0.0  # wall time spent handling events (overhead measurements)
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, len(self.controls))
+
+    def __call__(self, batch: int, event: Any) -> None:
+        """Event sink: one `SearchEvent` of batch item ``batch``."""
+        started = self.clock()
+        data = event.to_json()
+        kind = data.get("kind")
+        if batch != self.batch:
+            self._start_batch(batch, data)
+        if kind == "step":
+            self.pending_steps.append(step_record(data))
+            if getattr(event, "population_x0", None) is not None:
+                self.last_step = (data, event)
+        if kind == "done":
+            self._emit_progress(batch, data, started)
+            if getattr(event, "population_x0", None) is not None:
+                self._emit_thumbs(batch, data, event, final=True)
+            elif self.last_step is not None and self.shown_population != self.last_step[0].get(
+                "population"
+            ):
+                self._emit_thumbs(batch, *self.last_step, final=False)  # the last population
+            self.last_step = None
+            self._emit_done(batch, data, event, started)
+        else:
+            if self.progress.due(started):
+                self._emit_progress(batch, data, started)
+            if (
+                kind == "step"
+                and getattr(event, "population_x0", None) is not None
+                and self.preview is not None
+                and self.thumbs.due(started)
+                and self.listening()
+            ):
+                self._emit_thumbs(batch, data, event, final=False)
+        self.sink_seconds += self.clock() - started
+
+    def report(self, report: Mapping[str, Any] | str) -> None:
+        """The node's JSON report after all batch items: sends ``flowsearch.summary``."""
+        parsed = json.loads(report) if isinstance(report, str) else dict(report)
+        self._emit("flowsearch.summary", None, summary_fields(parsed))
+        self.finished = True
+
+    def close(self) -> None:
+        """The node returned or failed: the search can no longer be steered."""
+        self.finished = True
+
+    # -- messages ---------------------------------------------------------------------
+
+    def _emit(self, kind: str, batch: int | None, fields: Mapping[str, Any]) -> None:
+        with self.lock:
+            data = strict_json(
+                {
+                    "v": PROTOCOL_VERSION,
+                    "prompt_id": self.prompt_id,
+                    "node_id": self.node_id,
+                    "batch": batch,
+                    "seq": self.seq,
+                    **fields,
+                }
+            )
+            self.seq += 1
+            self.log.add(kind, data)
+        if self.listening():
+            self.send(kind, data)
+            self.sent[kind] += 1
+
+    def _elapsed(self, now: float) -> float:
+        return now - self.batch_started
+
+    def _start_batch(self, batch: int, data: Mapping[str, Any]) -> None:
+        self.batch = batch
+        self.pending_steps = []
+        self.last_step, self.shown_population = None, None
+        self.progress = Interval(self.progress.interval)
+        self.thumbs = CostBudget(self.thumbs.min_interval, self.thumbs.share)
+        self._emit(
+            "flowsearch.start",
+            batch,
+            {
+                "batch_size": self.batch_size,
+                "method": data.get("method"),
+                "steps": data.get("steps"),
+                "nfe_budget": data.get("nfe_budget"),
+                "elapsed": 0.0,
+            },
+        )
+
+    def _emit_progress(self, batch: int, data: Mapping[str, Any], now: float) -> None:
+        fields = {
+            key: data.get(key)
+            for key in ("kind", "method", "step", "steps", "s", "nfe_used", "nfe_budget")
+        }
+        fields.update(
+            best_reward=data.get("best_reward"),
+            population=data.get("population"),
+            events=data.get("events") or {},
+            elapsed=self._elapsed(now),
+            steps_since=self.pending_steps,
+        )
+        self.pending_steps = []
+        self.progress.mark(now)
+        self._emit("flowsearch.progress", batch, fields)
+
+    def _emit_thumbs(self, batch: int, data: Mapping[str, Any], event: Any, final: bool) -> None:
+        if self.preview is None:
+            return
+        x0 = event.population_x0
+        rewards = data.get("rewards")
+        if x0.shape[0] == 0:
+            return
+        started = self.clock()
+        indices = shown_indices(rewards, x0.shape[0])
+        images = self._jpegs(x0 if len(indices) == x0.shape[0] else x0[indices])
+        shown_rewards = (
+            [rewards[i] for i in indices] if rewards and len(rewards) == x0.shape[0] else None
+        )
+        self._emit(
+            "flowsearch.thumbs",
+            batch,
+            {
+                "population": data.get("population"),
+                "step": data.get("step"),
+                "nfe_used": data.get("nfe_used"),
+                "final": final,
+                "images": images,
+                "indices": indices,
+                "rewards": shown_rewards,
+                "best_index": _argmax(rewards),
+            },
+        )
+        self.shown_population = data.get("population")
+        self.thumbs.spend(started, self.clock())
+
+    def _jpegs(self, x0: torch.Tensor) -> list[str]:
+        with torch.no_grad():
+            return encode_jpegs(self.preview(x0))
+
+    def _emit_done(self, batch: int, data: Mapping[str, Any], event: Any, now: float) -> None:
+        events = data.get("events") or {}
+        picked = events.get("picked")
+        if not isinstance(picked, (list, tuple)):
+            # the core's done event names the picked particle's population; the report
+            # (flowsearch.summary) has the authoritative answer
+            accepted = self.accepted_picks.get(batch)
+            picked = accepted if accepted and data.get("population") == accepted[0] else None
+        # the core's done event does not say it stopped early: a stop the hub passed on and
+        # an unspent budget mean it did (the summary has the authoritative answer)
+        used, budget = data.get("nfe_used"), data.get("nfe_budget")
+        stopped_early = self.stop_requested and picked is None and (used or 0) < (budget or 0)
+        best_x0 = getattr(event, "best_x0", None)
+        image = None
+        if self.preview is not None and best_x0 is not None and best_x0.shape[0]:
+            image = self._jpegs(best_x0[:1])[0]
+        self._emit(
+            "flowsearch.done",
+            batch,
+            {
+                "method": data.get("method"),
+                "nfe_used": data.get("nfe_used"),
+                "nfe_budget": data.get("nfe_budget"),
+                "best_reward": data.get("best_reward"),
+                "stopped": bool(events.get("stopped", False)) or stopped_early,
+                "picked": list(picked) if picked is not None else None,
+                "held_out": events.get("held_out"),
+                "image": image,
+                "elapsed": self._elapsed(now),
+            },
+        )
+        self.done_batches.add(batch)
+        self.batch_started = self.clock()
+        if len(self.done_batches) >= self.batch_size:
+            self.finished = True
+
+
+def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``flowsearch.summary`` payload from the Flow Search node's JSON report.
+
+    The report has per-node ``nfe`` ``{used, budget}``, ``timings`` (the search's wall time
+    split into ``model`` / ``decode`` / ``verifier`` / ``overhead``, its
+    ``seconds_per_100_nfe``, and ``total``), ``best_rewards`` and ``held_out.best`` per batch
+    item, and ``items`` (the core's per-item reports: ``picked``, ``stopped``).
+    """
+    items = [item for item in report.get("items") or [] if isinstance(item, Mapping)]
+    nfe = report.get("nfe") if isinstance(report.get("nfe"), Mapping) else {}
+    timings = report.get("timings") if isinstance(report.get("timings"), Mapping) else {}
+    held_out = report.get("held_out") if isinstance(report.get("held_out"), Mapping) else {}
+    used = nfe.get("used", sum(int(item.get("nfe") or 0) for item in items))
+    total = timings.get("total")
+    per_100 = timings.get("seconds_per_100_nfe")
+    if per_100 is None and total and used:
+        per_100 = 100.0 * total / used
+    n = max(1, len(items))
+    return {
+        "method": report.get("method"),
+        "nfe_used": used,
+        "nfe_budget": nfe.get("budget"),
+        "seconds": total,
+        "sec_per_100_nfe": per_100,
+        "timings": {k: v for k, v in timings.items() if isinstance(v, (int, float))},
+        "best_reward": list(report.get("best_rewards") or [item.get("reward") for item in items]),
+        "held_out": list(held_out.get("best") or [None] * n),
+        "picked": [item.get("picked") for item in items] or [None],
+        "pick_error": [item.get("pick_error") for item in items] or [None],
+        "stopped": [bool(item.get("stopped")) for item in items] or [bool(report.get("stopped"))],
+    }
