@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from flowsearch.nodes.live_protocol import CostBudget
-from flowsearch.nodes.live_session import summary_fields
+from flowsearch.nodes.live_protocol import CostBudget, summary_fields
 
 from live_fakes import Clock, Event, feed, make_session, preview, run_events, running_control
 
