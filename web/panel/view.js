@@ -191,7 +191,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     if (g.bestPath) parts.push(`<path class="fs-best-line" d="${g.bestPath}" vector-effect="non-scaling-stroke"/>`)
     if (g.last) parts.push(`<circle class="fs-best-end" cx="${g.last.x}" cy="${g.last.y}" r="2.6"/>`)
     spark.innerHTML = parts.join('')
-    sparkLabel.lastChild.textContent = g.yRange ? `${formatReward(g.yRange[0])} … ${formatReward(g.yRange[1])}` : ''
+    sparkLabel.lastChild.textContent = g.seen ? `${formatReward(g.seen[0])} … ${formatReward(g.seen[1])}` : ''
   }
 
   function drawThumbs(state, batch) {
