@@ -83,7 +83,6 @@ class LiveHub:
         if action == "stop":
             for control in session.controls:
                 control.stop()
-            session.stop_requested = True
             return {"ok": True, "action": "stop", "prompt_id": prompt_id, "node_id": str(node_id)}
         return self._pick(session, body)
 
@@ -108,7 +107,6 @@ class LiveHub:
             session.controls[batch].pick(population, index)
         except ValueError as error:
             raise ControlError(400, str(error)) from error
-        session.accepted_picks[batch] = (population, index)
         return {
             "ok": True,
             "action": "pick",

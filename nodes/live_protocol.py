@@ -1,4 +1,5 @@
-"""Building blocks of the live panel's server side: throttles, strict JSON, thumbnails, replay log.
+"""Building blocks of the live panel's server side: throttles, strict JSON, thumbnails, replay
+log, the summary of a node report.
 
 Pure Python + torch + Pillow (never imports ComfyUI), so the host-free tests check them.
 The messages themselves are specified in ``docs/web.md``; `live_session.py` assembles them.
@@ -224,3 +225,38 @@ class ReplayLog:
 
     def snapshot(self) -> list[list[Any]]:
         return [[kind, dict(data)] for kind, data in self.messages]
+
+
+def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``flowsearch.summary`` payload from the Flow Search node's JSON report.
+
+    The report has per-node ``nfe`` ``{used, budget}``, ``timings`` (the search's wall time
+    split into ``model`` / ``decode`` / ``verifier`` / ``overhead``, its
+    ``seconds_per_100_nfe``, and ``total``), ``best_rewards`` and ``held_out.best`` per batch
+    item, and ``items`` (the core's per-item reports: ``picked``, ``stopped``,
+    ``pick_error``, ``nfe_finish``).
+    """
+    items = [item for item in report.get("items") or [] if isinstance(item, Mapping)]
+    nfe = report.get("nfe") if isinstance(report.get("nfe"), Mapping) else {}
+    timings = report.get("timings") if isinstance(report.get("timings"), Mapping) else {}
+    held_out = report.get("held_out") if isinstance(report.get("held_out"), Mapping) else {}
+    used = nfe.get("used", sum(int(item.get("nfe") or 0) for item in items))
+    total = timings.get("total")
+    per_100 = timings.get("seconds_per_100_nfe")
+    if per_100 is None and total and used:
+        per_100 = 100.0 * total / used
+    n = max(1, len(items))
+    return {
+        "method": report.get("method"),
+        "nfe_used": used,
+        "nfe_budget": nfe.get("budget"),
+        "seconds": total,
+        "sec_per_100_nfe": per_100,
+        "timings": {k: v for k, v in timings.items() if isinstance(v, (int, float))},
+        "best_reward": list(report.get("best_rewards") or [item.get("reward") for item in items]),
+        "held_out": list(held_out.get("best") or [None] * n),
+        "picked": [item.get("picked") for item in items] or [None],
+        "pick_error": [item.get("pick_error") for item in items] or [None],
+        "nfe_finish": [int(item.get("nfe_finish") or 0) for item in items] or [0],
+        "stopped": [bool(item.get("stopped")) for item in items] or [bool(report.get("stopped"))],
+    }

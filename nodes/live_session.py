@@ -3,7 +3,9 @@
 `LiveSession` is an event sink ``(batch index, SearchEvent)`` of the Flow Search node: it
 turns events into the throttled ``flowsearch.*`` messages of ``docs/web.md``, sends them
 through an injected ``send(name, data)`` while ``listening()`` says a client is connected,
-and keeps a replay log so a reloaded page can rebuild its panel.
+and keeps a replay log so a reloaded page can rebuild its panel. The population whose
+thumbnails it sends is held by the search (`SearchControl.hold`), so a click on what the
+panel shows can be honoured however fast the search moves on.
 
 Pure Python (never imports ComfyUI): `live.py` binds it to ComfyUI's server.
 """
@@ -30,9 +32,11 @@ from .live_protocol import (
     shown_indices,
     step_record,
     strict_json,
+    summary_fields,
 )
 
 Send = Callable[[str, dict], None]
+SENT_THUMBS_KEPT = 3  # thumbnail sets remembered per batch item (a pick names one of them)
 Preview = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -52,6 +56,8 @@ class LiveSession:
     decoder, or Latent2RGB); ``None`` sends no thumbnails. Rates: one progress message per
     ``progress_interval`` seconds at most (step records in between are batched into it,
     none lost); thumbnails as `CostBudget` allows; start / done / summary at once.
+    How the search ended (stopped, picked, finishing NFEs) comes from the core's ``"done"``
+    event; the report's summary confirms it.
     """
 
     def __init__(
@@ -85,12 +91,11 @@ class LiveSession:
         self.batch_started = clock()
         self.done_batches: set[int] = set()
         self.pending_steps: list[dict[str, Any]] = []
-        self.accepted_picks: dict[int, tuple[int, int]] = {}  # batch -> the pick the core took
-        self.stop_requested = False  # the hub passed a stop to the controls
-        self.last_step: tuple[dict[str, Any], Any] | None = (
-            None  # (to_json, event) of the last step
-        )
+        self.last_step: tuple[dict[str, Any], Any] | None = None  # (to_json, event)
         self.shown_population: int | None = None  # population of the last thumbnails sent
+        # the latest thumbnail sets of this batch item, by population: a pick's population
+        # is shown again when the search ends (no second decode)
+        self.sent_thumbs: dict[int, dict[str, Any]] = {}
         self.finished = False
         self.sent: Counter[str] = Counter()
         self.sink_seconds = 0.0  # wall time spent handling events (overhead measurements)
@@ -112,12 +117,7 @@ class LiveSession:
                 self.last_step = (data, event)
         if kind == "done":
             self._emit_progress(batch, data, started)
-            if getattr(event, "population_x0", None) is not None:
-                self._emit_thumbs(batch, data, event, final=True)
-            elif self.last_step is not None and self.shown_population != self.last_step[0].get(
-                "population"
-            ):
-                self._emit_thumbs(batch, *self.last_step, final=False)  # the last population
+            self._emit_final_thumbs(batch, data, event)
             self.last_step = None
             self._emit_done(batch, data, event, started)
         else:
@@ -131,6 +131,7 @@ class LiveSession:
                 and self.listening()
             ):
                 self._emit_thumbs(batch, data, event, final=False)
+                self._hold(batch, data.get("population"))
         self.sink_seconds += self.clock() - started
 
     def report(self, report: Mapping[str, Any] | str) -> None:
@@ -169,7 +170,7 @@ class LiveSession:
     def _start_batch(self, batch: int, data: Mapping[str, Any]) -> None:
         self.batch = batch
         self.pending_steps = []
-        self.last_step, self.shown_population = None, None
+        self.last_step, self.shown_population, self.sent_thumbs = None, None, {}
         self.progress = Interval(self.progress.interval)
         self.thumbs = CostBudget(self.thumbs.min_interval, self.thumbs.share)
         self._emit(
@@ -200,6 +201,33 @@ class LiveSession:
         self.progress.mark(now)
         self._emit("flowsearch.progress", batch, fields)
 
+    def _hold(self, batch: int, population: Any) -> None:
+        """Keep the population the panel now shows pickable (`SearchControl.hold`)."""
+        control = self.controls[batch] if 0 <= batch < len(self.controls) else None
+        if control is None or not isinstance(population, int) or population < 0:
+            return
+        try:
+            control.hold(population)
+        except ValueError:  # the search ended meanwhile: nothing left to keep
+            pass
+
+    def _emit_final_thumbs(self, batch: int, data: Mapping[str, Any], event: Any) -> None:
+        """When a search ends: a pick's population again if newer thumbnails replaced it
+        (the panel marks the pick in it), else the final candidates (the ``"done"``
+        event's ``population_x0``), else the last population if it was never shown."""
+        picked = data.get("picked")
+        if isinstance(picked, (list, tuple)):
+            fields = self.sent_thumbs.get(picked[0])
+            if fields is not None and self.shown_population != picked[0]:
+                self._emit("flowsearch.thumbs", batch, fields)
+                self.shown_population = picked[0]
+        elif getattr(event, "population_x0", None) is not None:
+            self._emit_thumbs(batch, data, event, final=True)
+        elif self.last_step is not None and self.shown_population != self.last_step[0].get(
+            "population"
+        ):
+            self._emit_thumbs(batch, *self.last_step, final=False)  # the last population
+
     def _emit_thumbs(self, batch: int, data: Mapping[str, Any], event: Any, final: bool) -> None:
         if self.preview is None:
             return
@@ -213,21 +241,22 @@ class LiveSession:
         shown_rewards = (
             [rewards[i] for i in indices] if rewards and len(rewards) == x0.shape[0] else None
         )
-        self._emit(
-            "flowsearch.thumbs",
-            batch,
-            {
-                "population": data.get("population"),
-                "step": data.get("step"),
-                "nfe_used": data.get("nfe_used"),
-                "final": final,
-                "images": images,
-                "indices": indices,
-                "rewards": shown_rewards,
-                "best_index": _argmax(rewards),
-            },
-        )
+        fields = {
+            "population": data.get("population"),
+            "step": data.get("step"),
+            "nfe_used": data.get("nfe_used"),
+            "final": final,
+            "images": images,
+            "indices": indices,
+            "rewards": shown_rewards,
+            "best_index": _argmax(rewards),
+        }
+        self._emit("flowsearch.thumbs", batch, fields)
         self.shown_population = data.get("population")
+        if not final and isinstance(self.shown_population, int):
+            self.sent_thumbs[self.shown_population] = fields
+            for old in list(self.sent_thumbs)[:-SENT_THUMBS_KEPT]:
+                del self.sent_thumbs[old]
         self.thumbs.spend(started, self.clock())
 
     def _jpegs(self, x0: torch.Tensor) -> list[str]:
@@ -236,16 +265,7 @@ class LiveSession:
 
     def _emit_done(self, batch: int, data: Mapping[str, Any], event: Any, now: float) -> None:
         events = data.get("events") or {}
-        picked = events.get("picked")
-        if not isinstance(picked, (list, tuple)):
-            # the core's done event names the picked particle's population; the report
-            # (flowsearch.summary) has the authoritative answer
-            accepted = self.accepted_picks.get(batch)
-            picked = accepted if accepted and data.get("population") == accepted[0] else None
-        # the core's done event does not say it stopped early: a stop the hub passed on and
-        # an unspent budget mean it did (the summary has the authoritative answer)
-        used, budget = data.get("nfe_used"), data.get("nfe_budget")
-        stopped_early = self.stop_requested and picked is None and (used or 0) < (budget or 0)
+        picked = data.get("picked")
         best_x0 = getattr(event, "best_x0", None)
         image = None
         if self.preview is not None and best_x0 is not None and best_x0.shape[0]:
@@ -258,8 +278,10 @@ class LiveSession:
                 "nfe_used": data.get("nfe_used"),
                 "nfe_budget": data.get("nfe_budget"),
                 "best_reward": data.get("best_reward"),
-                "stopped": bool(events.get("stopped", False)) or stopped_early,
-                "picked": list(picked) if picked is not None else None,
+                "stopped": bool(data.get("stopped")),
+                "picked": list(picked) if isinstance(picked, (list, tuple)) else None,
+                "pick_error": data.get("pick_error"),
+                "nfe_finish": int(data.get("nfe_finish") or 0),
                 "held_out": events.get("held_out"),
                 "image": image,
                 "elapsed": self._elapsed(now),
@@ -269,36 +291,3 @@ class LiveSession:
         self.batch_started = self.clock()
         if len(self.done_batches) >= self.batch_size:
             self.finished = True
-
-
-def summary_fields(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``flowsearch.summary`` payload from the Flow Search node's JSON report.
-
-    The report has per-node ``nfe`` ``{used, budget}``, ``timings`` (the search's wall time
-    split into ``model`` / ``decode`` / ``verifier`` / ``overhead``, its
-    ``seconds_per_100_nfe``, and ``total``), ``best_rewards`` and ``held_out.best`` per batch
-    item, and ``items`` (the core's per-item reports: ``picked``, ``stopped``).
-    """
-    items = [item for item in report.get("items") or [] if isinstance(item, Mapping)]
-    nfe = report.get("nfe") if isinstance(report.get("nfe"), Mapping) else {}
-    timings = report.get("timings") if isinstance(report.get("timings"), Mapping) else {}
-    held_out = report.get("held_out") if isinstance(report.get("held_out"), Mapping) else {}
-    used = nfe.get("used", sum(int(item.get("nfe") or 0) for item in items))
-    total = timings.get("total")
-    per_100 = timings.get("seconds_per_100_nfe")
-    if per_100 is None and total and used:
-        per_100 = 100.0 * total / used
-    n = max(1, len(items))
-    return {
-        "method": report.get("method"),
-        "nfe_used": used,
-        "nfe_budget": nfe.get("budget"),
-        "seconds": total,
-        "sec_per_100_nfe": per_100,
-        "timings": {k: v for k, v in timings.items() if isinstance(v, (int, float))},
-        "best_reward": list(report.get("best_rewards") or [item.get("reward") for item in items]),
-        "held_out": list(held_out.get("best") or [None] * n),
-        "picked": [item.get("picked") for item in items] or [None],
-        "pick_error": [item.get("pick_error") for item in items] or [None],
-        "stopped": [bool(item.get("stopped")) for item in items] or [bool(report.get("stopped"))],
-    }

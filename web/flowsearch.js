@@ -17,6 +17,9 @@ const MESSAGE_TYPES = ['flowsearch.start', 'flowsearch.progress', 'flowsearch.th
 const RENDER_INTERVAL_MS = 100
 const PANEL_MIN_HEIGHT = 260
 const PANEL_MAX_HEIGHT = 900
+// The front end insets a DOM widget's element by its margin on every side: the element is
+// the widget's height minus twice this, so the widget asks for the panel's height plus it.
+const PANEL_MARGIN = 10
 
 /** Panel states by execution id (the node id, "a:b" inside subgraphs). */
 const states = new Map()
@@ -135,7 +138,8 @@ function attachPanel(node) {
   const widget = node.addDOMWidget('flowsearch_live', 'flowsearch-live', panel.view.element, {
     serialize: false,
     hideOnZoom: true,
-    getMinHeight: () => panel.minHeight,
+    margin: PANEL_MARGIN,
+    getMinHeight: () => panel.minHeight + 2 * PANEL_MARGIN,
     getValue: () => '',
     setValue: () => {}
   })

@@ -5,11 +5,15 @@ CLIP written to the server's ``models/verifiers/aesthetic/``) is loaded into the
 front end and queued from the page, as an artist would. The test reads what the panel shows
 (NFE counter, thumbnails, the marked winner) and checks it against the node's JSON report;
 then, in a longer second search, it clicks a particle while the search runs and checks
-that the node returned that particle (the report's ``picked``, and the returned image is
-the clicked particle's); *Stop · keep best* mid-run ends the search early; a reload in the
-middle of a run re-attaches the panel; two Flow Search nodes in one graph each get their
-own panel. The console must show no errors of
-ours. Screenshots go to ``tests/host/_artifacts/`` (the README's panel picture is one).
+that the node returned that particle: the report names the clicked (population, index),
+the NFE counter shows the pick's finishing NFEs, and the returned latent is exactly the
+one a re-run of the same prompt in this process returns when it picks that particle from
+the same population (the core finishes a pick deterministically, from the particle's state
+with its own keyed noise, whenever the pick is taken). *Stop · keep best* mid-run ends the
+search early; a reload in the middle of a run re-attaches the panel; two Flow Search nodes
+in one graph each get their own panel; a LATENT batch of 2 gets one tab per batch item.
+The console must show no errors of ours. Screenshots go to ``tests/host/_artifacts/`` (the
+README's panel picture is one).
 """
 
 from __future__ import annotations
@@ -73,10 +77,14 @@ def search_graph(
     size: int = 64,
     seed: int = 0,
     max_particles: int = 8,
+    batch: int = 1,
+    save_latent: str | None = None,
 ) -> tuple[dict[str, dict], str, str]:
     """An API-format graph with one Flow Search node; (graph, its node id, report node id).
 
-    Ids are numbers from ``first_id`` (the front end's ``loadApiJson`` keeps them)."""
+    Ids are numbers from ``first_id`` (the front end's ``loadApiJson`` keeps them).
+    ``save_latent``: a ``SaveLatent`` node (id ``first_id + 12``) with this file prefix
+    writes the returned latent to the server's output folder."""
     ids = [str(first_id + k) for k in range(10)]
     unet, cond, noise, guider, sched, latent, vae, ver, meth, fs = ids
     report = str(first_id + 10)
@@ -97,7 +105,7 @@ def search_graph(
         },
         latent: {
             "class_type": "EmptySD3LatentImage",
-            "inputs": {"width": size, "height": size, "batch_size": 1},
+            "inputs": {"width": size, "height": size, "batch_size": batch},
         },
         vae: {"class_type": "FlowSearchTest_TinyVAE", "inputs": {"seed": 0}},
         ver: verifier,
@@ -126,6 +134,11 @@ def search_graph(
             "inputs": {"images": [fs, 1]},
         },
     }
+    if save_latent is not None:
+        graph[str(first_id + 12)] = {
+            "class_type": "SaveLatent",
+            "inputs": {"samples": [fs, 0], "filename_prefix": save_latent},
+        }
     return graph, fs, report
 
 
@@ -244,34 +257,16 @@ def wait_status(page: Any, root: Any, *statuses: str, timeout: float = 120_000) 
     )
 
 
-def thumbnail_pixels(page: Any, sources: list[str], size: int = 24) -> list[list[int]]:
-    """Each image (data URL) drawn at ``size`` x ``size``: its RGBA bytes."""
-    return page.evaluate(
-        """async ([sources, size]) => {
-            const canvas = document.createElement('canvas')
-            canvas.width = canvas.height = size
-            const ctx = canvas.getContext('2d')
-            const out = []
-            for (const src of sources) {
-                const img = new Image()
-                img.src = src
-                await img.decode()
-                ctx.drawImage(img, 0, 0, size, size)
-                out.push(Array.from(ctx.getImageData(0, 0, size, size).data))
-            }
-            return out
-        }""",
-        [sources, size],
-    )
-
-
-def test_a_click_mid_run_returns_that_particle(page, comfy_server, aesthetic_model, artifacts_dir):
+def test_a_click_mid_run_returns_that_particle(
+    page, comfy_server, aesthetic_model, artifacts_dir, comfy_host, pack_node_ids, monkeypatch
+):
     page.goto(comfy_server.url)
     wait_for_comfy_app(page)
     verifier = aesthetic_verifier(comfy_server, aesthetic_model)
     graph, fs, report_node = search_graph(
-        comfy_server, verifier, first_id=101, nfe_budget=8 * 10, steps=10, size=128, seed=5
-    )
+        comfy_server, verifier, first_id=101, nfe_budget=8 * 10, steps=10, size=128, seed=5,
+        save_latent="flowsearch_pick",
+    )  # fmt: skip
     load_graph(page, graph)
     show_node(page, fs)
     root = panel(page, fs)
@@ -290,22 +285,98 @@ def test_a_click_mid_run_returns_that_particle(page, comfy_server, aesthetic_mod
     rewards = [float(c.get_attribute("data-reward")) for c in cells]
     chosen = min(range(len(cells)), key=rewards.__getitem__)  # the worst: not the search's pick
     index = int(cells[chosen].get_attribute("data-index"))
-    sources = [c.query_selector("img").get_attribute("src") for c in cells]
     cells[chosen].click()
-    report = report_of(comfy_server, prompt_id, report_node)
+    entry = comfy_server.wait_for(prompt_id)
+    report = json.loads(entry["outputs"][report_node]["text"][0])
     wait_status(page, root, "done", "stopped")
     page.wait_for_function("(el) => el.querySelector('.fs-summary.fs-show')", arg=root)
-    assert report["items"][0]["picked"] == [population, index], report["items"][0].get("pick_error")
+    item = report["items"][0]
+    assert item["picked"] == [population, index], item.get("pick_error")
     assert root.query_selector(".fs-result.fs-picked.fs-show") is not None
     assert "your pick" in root.query_selector(".fs-result").inner_text()
-    # the returned sample is the clicked particle, finished: closest to its thumbnail
-    result = root.query_selector(".fs-result img").get_attribute("src")
-    *shown, returned = thumbnail_pixels(page, [*sources, result])
-    distance = [sum((a - b) ** 2 for a, b in zip(pixels, returned)) for pixels in shown]
-    assert min(range(len(distance)), key=distance.__getitem__) == chosen, distance
+    # the panel shows the clicked particle in its population, marked as the pick
+    (mark,) = root.query_selector_all(".fs-thumb.fs-picked")
+    assert (mark.get_attribute("data-population"), mark.get_attribute("data-index")) == (
+        str(population),
+        str(index),
+    )
+    # the NFE counter: the budget's NFEs, then the pick's finishing NFEs (as the report)
+    nfe = root.query_selector(".fs-nfe")
+    assert int(nfe.get_attribute("data-nfe-used")) == report["nfe"]["used"] == item["nfe"]
+    assert int(nfe.get_attribute("data-nfe-finish")) == item["nfe_finish"] > 0
+    assert f"+ {item['nfe_finish']} to finish the pick" in nfe.inner_text()
+    # the proof: the node returned exactly what finishing particle `index` of `population`
+    # gives, in a re-run of the prompt here that picks it as soon as that population exists
+    (saved,) = entry["outputs"][str(101 + 12)]["latents"]
+    path = Path(comfy_server.base_dir) / "output" / saved["subfolder"] / saved["filename"]
+    returned = load_latent(path)
+    rerun = rerun_with_pick(comfy_host, monkeypatch, comfy_server, graph, fs, population, index)
+    assert json.loads(rerun[3][0])["items"][0]["picked"] == [population, index]
+    expected = rerun[0][0]["samples"]
+    assert returned.shape == expected.shape and torch_equal(returned, expected)
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts_dir / "live_panel_picked.png"), clip=node_box(page, fs))
     assert page.console_errors == [], "\n".join(page.console_errors)
+
+
+def load_latent(path: Path) -> Any:
+    """The tensor a ``SaveLatent`` node wrote."""
+    from safetensors.torch import load_file
+
+    return load_file(str(path))["latent_tensor"]
+
+
+def torch_equal(a: Any, b: Any) -> bool:
+    import torch
+
+    return bool(torch.equal(a.to(torch.float32).cpu(), b.to(torch.float32).cpu()))
+
+
+def rerun_with_pick(
+    comfy_host: Any,
+    monkeypatch: Any,
+    comfy_server: Any,
+    graph: dict,
+    fs: str,
+    population: int,
+    index: int,
+) -> list:
+    """Run ``graph`` in this process (ComfyUI's executor, the same pack and tiny models,
+    one CPU thread like the server) with a stand-in panel that picks particle ``index`` of
+    ``population`` at its step event; the Flow Search node's outputs."""
+    import folder_paths
+    import torch
+    from comfy_host_harness import outside_event_loop
+    from node_fixtures import Executor, pack_module
+
+    paths, extensions = folder_paths.folder_names_and_paths["verifiers"]
+    here = str(Path(comfy_server.base_dir) / "models" / "verifiers")  # the tiny verifier
+    monkeypatch.setitem(
+        folder_paths.folder_names_and_paths, "verifiers", ([here, *paths], extensions)
+    )
+    live = pack_module(comfy_host, "nodes.live")
+
+    def picking_panel(controls: Any, **_: Any) -> Any:
+        def sink(batch: int, event: Any) -> None:
+            if event.kind == "step" and event.population == population:
+                controls[batch].pick(population, index)
+
+        sink.report = lambda report: None
+        return sink
+
+    monkeypatch.setattr(live, "panel_sink", picking_panel)
+
+    def run() -> tuple[bool, dict, list]:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the server runs with OMP_NUM_THREADS=1
+        try:
+            return Executor(comfy_host).run(graph)
+        finally:
+            torch.set_num_threads(threads)
+
+    ok, outputs, messages = outside_event_loop(run)
+    assert ok, messages
+    return outputs[fs]
 
 
 def test_the_panel_survives_a_reload_mid_run(page, comfy_server, aesthetic_model):
@@ -398,4 +469,60 @@ def test_stop_keeps_the_best_so_far(page, comfy_server, aesthetic_model):
     )
     assert "stopped early" in root.query_selector(".fs-result").inner_text()
     assert root.query_selector(".fs-stop").is_disabled()
+    assert page.console_errors == [], "\n".join(page.console_errors)
+
+
+def test_a_latent_batch_gets_one_tab_per_item(page, comfy_server, aesthetic_model, artifacts_dir):
+    page.goto(comfy_server.url)
+    wait_for_comfy_app(page)
+    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
+    graph, fs, report_node = search_graph(
+        comfy_server, verifier, first_id=601, nfe_budget=8 * 6, steps=6, size=96, seed=4, batch=2
+    )
+    load_graph(page, graph)
+    show_node(page, fs)
+    root = panel(page, fs)
+    prompt_id = queue_graph(page)
+    # the second item runs: the panel follows it, the finished first one is a tab away
+    page.wait_for_function(
+        """(el) => el.dataset.status === 'running' && el.querySelectorAll('.fs-tab').length === 2
+            && el.querySelectorAll('.fs-tab')[1].getAttribute('aria-pressed') === 'true'""",
+        arg=root,
+        timeout=120_000,
+    )
+    tabs = root.query_selector_all(".fs-tab")
+    assert [t.inner_text() for t in tabs] == ["item 1", "item 2"]
+    tabs[0].click()
+    first = page.evaluate(
+        """(el) => ({pressed: el.querySelector('.fs-tab').getAttribute('aria-pressed'),
+                     steerable: Array.from(el.querySelectorAll('.fs-thumb'), (c) => c.dataset.steerable),
+                     result: !!el.querySelector('.fs-result.fs-show')})""",
+        root,
+    )
+    # item 1 has finished: its result is shown and its particles can no longer be picked
+    assert first["pressed"] == "true" and first["result"]
+    assert first["steerable"] and set(first["steerable"]) == {"false"}
+    report = report_of(comfy_server, prompt_id, report_node)
+    wait_status(page, root, "done")
+    page.wait_for_function("(el) => el.querySelector('.fs-summary.fs-show')", arg=root)
+    shown = {}
+    for b in (1, 0, 1):
+        root.query_selector_all(".fs-tab")[b].click()
+        shown[b] = page.evaluate(
+            """(el) => ({nfe: Number(el.querySelector('.fs-nfe').dataset.nfeUsed),
+                         best: el.querySelector('.fs-stat-best .fs-stat-value').textContent,
+                         image: el.querySelector('.fs-result img').getAttribute('src'),
+                         pressed: Array.from(el.querySelectorAll('.fs-tab'), (t) => t.getAttribute('aria-pressed'))})""",
+            root,
+        )
+        assert shown[b]["pressed"] == ["true" if k == b else "false" for k in (0, 1)]
+        item = report["items"][b]
+        assert shown[b]["nfe"] == item["nfe"] > 0
+        assert float(shown[b]["best"]) == pytest.approx(report["best_rewards"][b], rel=5e-3)
+        if b == 0:
+            page.screenshot(
+                path=str(artifacts_dir / "live_panel_batch.png"), clip=node_box(page, fs)
+            )
+    assert shown[0]["image"] != shown[1]["image"]  # two searches, two returned samples
+    assert report["nfe"]["used"] == shown[0]["nfe"] + shown[1]["nfe"]
     assert page.console_errors == [], "\n".join(page.console_errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -53,11 +54,14 @@ def Event(  # noqa: N802 (reads like the record it builds)
 
 def running_control(populations: dict[int, int] | None = None) -> SearchControl:
     """The core's `SearchControl` as a running search leaves it: begun, offering
-    ``populations`` (id -> size; default populations 0-3 of 4 particles) for picks."""
+    ``populations`` (id -> size; default populations 0-3 of 4 particles) for picks, the
+    first held (as a panel showing it holds it) so that all of them can be picked."""
     control = SearchControl()
     control.begin()
-    for population, size in (populations or {p: 4 for p in range(4)}).items():
-        control.offer(population, size, [])
+    for k, (population, size) in enumerate((populations or {p: 4 for p in range(4)}).items()):
+        control.offer(population, size)
+        if k == 0:
+            control.hold(population)
     return control
 
 
@@ -67,8 +71,10 @@ def run_events(
     chunks: int = 2,
     done_events: dict | None = None,
     final_population: bool = False,
+    done: dict | None = None,
 ):
-    """An SMC-like stream: per step `chunks` "nfe" events then one "step" event; then "done"."""
+    """An SMC-like stream: per step `chunks` "nfe" events then one "step" event; then "done"
+    (its `SearchEvent` fields updated with ``done``: ``stopped``, ``picked``, ...)."""
     nfe, best = 0, -math.inf
     for k in range(1, steps + 1):
         for _ in range(chunks):
@@ -82,7 +88,8 @@ def run_events(
             "step", k, nfe, best, rewards, parents, k, {"ess": n / 2}, x0, x0[-1:], s=1 - k / steps
         )
     final = x0 if final_population else None  # the core's done event: best_x0 only
-    yield Event("done", steps, nfe, best, rewards, None, steps, done_events or {}, final, x0[-1:])
+    end = Event("done", steps, nfe, best, rewards, None, steps, done_events or {}, final, x0[-1:])
+    yield replace(end, **(done or {}))
 
 
 def preview(x0: torch.Tensor) -> torch.Tensor:

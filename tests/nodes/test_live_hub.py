@@ -36,7 +36,6 @@ def test_pick_reaches_the_running_batch_item():
     body = {"prompt_id": "p1", "node_id": 7, "action": "pick", "population": 3, "index": 2}
     assert hub.control(body)["index"] == 2
     assert controls[0].take() == (3, 2)  # what the search sees at its next model call
-    assert session.accepted_picks == {0: (3, 2)}
 
 
 @pytest.mark.parametrize(

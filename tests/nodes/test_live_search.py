@@ -119,3 +119,43 @@ def test_a_stop_through_the_hub_keeps_the_best_so_far(mixture):
     (done,) = [d for name, d in sent if name == "flowsearch.done"]
     assert done["nfe_used"] == result.nfe and done["stopped"] is True
     assert session.finished
+
+
+def test_on_a_fast_search_the_thumbnails_shown_stay_pickable(mixture):
+    """Thousands of steps a second, thumbnails at most once a second: the population the
+    panel shows is long out of the search's last three when it is clicked, and the pick
+    still returns exactly that particle."""
+    hub = LiveHub()
+    sent: list = []
+    control = SearchControl()
+    session = hub.add(
+        LiveSession(
+            prompt_id="p", node_id="3", client_id="c", controls=[control],
+            send=lambda name, data: sent.append((name, data)), listening=lambda: True,
+            preview=point_preview,
+        )
+    )  # fmt: skip
+    clicked = {}
+
+    def sink(batch, event):
+        session(batch, event)
+        shown = [d for n, d in sent if n == "flowsearch.thumbs"]
+        if event.kind == "step" and event.step == 7 and not clicked:
+            assert len(shown) == 1 and shown[0]["population"] < event.population - 3
+            clicked["population"] = shown[0]["population"]
+            body = {"prompt_id": "p", "node_id": "3", "action": "pick"}
+            hub.control(body | {"population": clicked["population"], "index": 4})
+
+    result = run(mixture, "smc", sink, control)
+    assert result.picked == (clicked["population"], 4) and result.pick_error is None
+    (done,) = [d for name, d in sent if name == "flowsearch.done"]
+    assert done["picked"] == [clicked["population"], 4] and not done["stopped"]
+    assert done["nfe_finish"] == result.nfe_finish > 0
+    # the same particle picked at once, while it was among the last three: the same sample
+    now = SearchControl()
+
+    def pick_at_once(batch, event):
+        if event.kind == "step" and event.population == clicked["population"]:
+            now.pick(event.population, 4)
+
+    assert torch.equal(run(mixture, "smc", pick_at_once, now).x0, result.x0)

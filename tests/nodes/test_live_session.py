@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
 
-from flowsearch.nodes.live_protocol import CostBudget
-from flowsearch.nodes.live_session import summary_fields
+from flowsearch.nodes.live_protocol import CostBudget, summary_fields
 
 from live_fakes import Clock, Event, feed, make_session, preview, run_events, running_control
 
@@ -111,22 +111,50 @@ def test_batch_items_each_start_and_finish():
     assert dones[1]["elapsed"] == pytest.approx(dones[0]["elapsed"], abs=0.11)
 
 
-def test_done_reports_a_pick_and_a_stop():
+def test_done_says_what_the_core_says_about_stops_and_picks():
     session, sent = make_session()
-    feed(session, run_events(steps=2, done_events={"picked": (1, 2), "stopped": True}))
+    feed(session, run_events(steps=2, done={"stopped": True}))
     done = sent[-1][1]
-    assert done["picked"] == [1, 2] and done["stopped"] is True
-
-
-def test_done_names_the_pick_the_core_took():
+    assert done["stopped"] is True and done["picked"] is None and done["nfe_finish"] == 0
     session, sent = make_session()
-    session.accepted_picks[0] = (2, 1)  # what the hub records for an accepted pick
-    feed(session, run_events(steps=2))  # done's population is 2: the picked one
-    assert sent[-1][1]["picked"] == [2, 1]
-    other, sent = make_session()
-    other.accepted_picks[0] = (1, 1)
-    feed(other, run_events(steps=2))  # population 2 is not the pick's: the pick failed
-    assert sent[-1][1]["picked"] is None
+    error = "population 9 is no longer held"
+    feed(session, run_events(steps=2, done={"pick_error": error, "stopped": True}))
+    assert sent[-1][1]["pick_error"] == error and sent[-1][1]["picked"] is None
+    session, sent = make_session()
+    feed(session, run_events(steps=2, done={"picked": (1, 2), "nfe_finish": 9}))
+    done = sent[-1][1]
+    assert done["picked"] == [1, 2] and done["stopped"] is False and done["nfe_finish"] == 9
+
+
+def test_the_population_shown_is_held_and_a_pick_of_it_is_shown_when_the_search_ends():
+    clock = Clock()
+    control = running_control({0: 4})
+
+    def offered(events):  # the core offers each population before its step event
+        for event in events:
+            if event.kind == "step":
+                control.offer(event.population, 4)
+            yield event
+
+    session, sent = make_session(clock, controls=[control])
+    events = list(run_events(steps=6))
+    feed(session, offered(events[:3]), clock, dt=0.01)  # population 1's thumbnails: held
+    assert control.held == 1
+    feed(session, offered(events[3:-4]), clock, dt=0.01)  # up to 5: no more thumbnails
+    shown = [d for n, d in sent if n == "flowsearch.thumbs"]
+    assert control.held == 1 and [d["population"] for d in shown] == [1]
+    control.pick(1, 2)  # a click on what the panel shows: older than the last 3 (3, 4, 5)
+    clock.t += 1.0  # population 6's thumbnails go out before the search takes the pick
+    feed(session, offered(events[-4:-1]), clock, dt=0.01)
+    assert control.held == 6 and control.take() == (1, 2)  # the pick's population was kept
+    done = Event("done", 6, 24, 6.3, (1.0,), None, 1, {}, torch.zeros(1, 2, 4, 4), None)
+    feed(session, [replace(done, picked=(1, 2), nfe_finish=5)])
+    names = [n for n, _ in sent]
+    assert names[-2:] == ["flowsearch.thumbs", "flowsearch.done"]
+    thumbs, done_message = sent[-2][1], sent[-1][1]
+    assert thumbs["population"] == 1 and not thumbs["final"]  # shown again, not re-decoded
+    assert thumbs["images"] == shown[0]["images"] and thumbs["seq"] > shown[0]["seq"]
+    assert done_message["picked"] == [1, 2] and done_message["nfe_finish"] == 5
 
 
 def test_the_last_population_is_shown_when_the_search_ends():

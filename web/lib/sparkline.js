@@ -24,15 +24,18 @@ function round(v) {
  * changes when a better sample is found); `populations`: `[{nfe, rewards}]` (one dot per
  * finite reward). The x axis spans 0..`nfeMax` (the budget, or the largest NFE seen); the
  * y axis spans the rewards seen with 8% padding (a flat range is widened by 1).
- * Returns `{bestPath, dots: [{x, y}], xMax, yRange: [lo, hi] | null, last: {x, y} | null}`.
+ * Returns `{bestPath, dots: [{x, y}], xMax, yRange: [lo, hi] | null, seen: [min, max] | null,
+ * last: {x, y} | null}`: `yRange` is the padded axis, `seen` the rewards' own range (what
+ * the panel prints).
  */
 export function sparkGeometry(best, populations, width, height, { nfeMax = null, pad = 3 } = {}) {
   const rewards = best.map((p) => p[1])
   for (const pop of populations) rewards.push(...pop.rewards)
-  let yRange = finiteRange(rewards)
+  const seen = finiteRange(rewards)
+  let yRange = seen
   const seenMax = Math.max(0, ...best.map((p) => p[0]), ...populations.map((p) => p.nfe))
   const xMax = Math.max(1, nfeMax ?? 0, seenMax)
-  if (!yRange) return { bestPath: '', dots: [], xMax, yRange: null, last: null }
+  if (!yRange) return { bestPath: '', dots: [], xMax, yRange: null, seen: null, last: null }
   let [lo, hi] = yRange
   if (hi - lo < 1e-12) {
     lo -= 0.5
@@ -60,5 +63,5 @@ export function sparkGeometry(best, populations, width, height, { nfeMax = null,
     bestPath += last === null ? `M${px} ${py}` : `H${px}V${py}`
     last = { x: px, y: py }
   }
-  return { bestPath, dots, xMax, yRange, last }
+  return { bestPath, dots, xMax, yRange, seen, last }
 }

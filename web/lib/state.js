@@ -55,6 +55,8 @@ function createBatch(batch) {
     done: false,
     stopped: false,
     picked: null, // {population, index} once the core finished a hand-picked particle
+    pickError: null, // why a requested pick could not be honoured (the core's message)
+    nfeFinish: 0, // NFEs the core spent finishing the picked particle (outside the budget)
     result: null, // {image, reward}: the sample the node returned (after done)
     elapsed: null // seconds this batch item has run (server clock)
   }
@@ -74,6 +76,18 @@ export function thin(list, max) {
   const half = Math.floor(list.length / 2)
   const older = list.slice(0, half).filter((_, i) => i % 2 === 0)
   return older.concat(list.slice(half))
+}
+
+function pickOf(value) {
+  return Array.isArray(value) && value.length === 2 ? { population: value[0], index: value[1] } : null
+}
+
+function nonNegativeInt(value) {
+  return Number.isInteger(value) && value > 0 ? value : 0
+}
+
+function pickErrorNotice(batch) {
+  return { level: 'error', text: `Your pick could not be honoured: ${batch.pickError}` }
 }
 
 function batchOf(state, data) {
@@ -169,8 +183,11 @@ function handlers() {
       applyCommon(batch, data)
       pushBest(batch, batch.nfeUsed, data.best_reward)
       batch.done = true
+      // the core's done event says how the search ended (the summary confirms it)
       batch.stopped = data.stopped === true
-      batch.picked = Array.isArray(data.picked) ? { population: data.picked[0], index: data.picked[1] } : null
+      batch.picked = pickOf(data.picked)
+      batch.pickError = typeof data.pick_error === 'string' && data.pick_error ? data.pick_error : null
+      batch.nfeFinish = nonNegativeInt(data.nfe_finish)
       batch.result = {
         image: typeof data.image === 'string' ? data.image : null,
         reward: finiteOrNull(data.best_reward)
@@ -182,6 +199,7 @@ function handlers() {
       if (state.pending && state.pending.batch === batch.batch) state.pending = null
       if (allDone) state.pending = null
       if (state.pending === null && state.notice?.level === 'info') state.notice = null
+      if (batch.pickError) state.notice = pickErrorNotice(batch)
     },
     'flowsearch.summary'(state, data) {
       state.summary = {
@@ -193,16 +211,24 @@ function handlers() {
         heldOut: numberList(data.held_out) ?? [],
         bestReward: numberList(data.best_reward) ?? [],
         picked: Array.isArray(data.picked) ? data.picked : [],
+        pickError: Array.isArray(data.pick_error) ? data.pick_error : [],
+        nfeFinish: Array.isArray(data.nfe_finish) ? data.nfe_finish.map(nonNegativeInt) : [],
         stopped: Array.isArray(data.stopped) ? data.stopped.map((v) => v === true) : [],
         method: typeof data.method === 'string' ? data.method : null
       }
       for (const [b, value] of state.summary.heldOut.entries()) {
         if (value !== null && state.batches[b]) state.batches[b].heldOut = value
       }
-      // the report is authoritative about picks and stops (done only infers them)
+      // the node's report has the last word on picks, stops and finishing NFEs (a batch
+      // item whose done message was missed, e.g. a page reloaded in between, gets them here)
       state.summary.picked.forEach((pick, b) => {
-        if (!state.batches[b]) return
-        state.batches[b].picked = Array.isArray(pick) ? { population: pick[0], index: pick[1] } : null
+        if (state.batches[b]) state.batches[b].picked = pickOf(pick)
+      })
+      state.summary.pickError.forEach((error, b) => {
+        if (state.batches[b]) state.batches[b].pickError = typeof error === 'string' && error ? error : null
+      })
+      state.summary.nfeFinish.forEach((n, b) => {
+        if (state.batches[b]) state.batches[b].nfeFinish = n
       })
       state.summary.stopped.forEach((stopped, b) => {
         if (state.batches[b]) state.batches[b].stopped = stopped
@@ -211,6 +237,9 @@ function handlers() {
         state.status = Object.values(state.batches).some((b) => b.stopped) ? 'stopped' : 'done'
       }
       state.pending = null
+      if (state.notice?.level === 'info') state.notice = null
+      const refused = Object.values(state.batches).find((b) => b.pickError)
+      if (refused && !state.notice) state.notice = pickErrorNotice(refused)
     }
   }
 }
@@ -292,4 +321,10 @@ export function shownBatch(state, requested = null) {
 /** True while the search can still be steered (stop / pick). */
 export function isSteerable(state) {
   return state.status === 'running'
+}
+
+/** True while `batch`'s particles can be picked: the search runs and this batch item is
+ * the one running (a finished or later item refuses picks). */
+export function isPickable(state, batch) {
+  return isSteerable(state) && !!batch && !batch.done && batch.batch === state.activeBatch
 }

@@ -53,8 +53,10 @@ export const PANEL_CSS = `
 .fs-budget { display: flex; align-items: center; gap: 8px; }
 .fs-bar { position: relative; flex: 1; height: 8px; border-radius: 4px; background: rgba(255, 255, 255, .07); overflow: hidden; }
 .fs-bar-fill { position: absolute; inset: 0 auto 0 0; width: 0; border-radius: 4px; background: linear-gradient(90deg, #3b82f6, #22c1a3); transition: width .15s linear; }
+.fs-bar-finish { position: absolute; top: 0; bottom: 0; width: 0; border-radius: 0 4px 4px 0; background: repeating-linear-gradient(135deg, var(--fs-accent) 0 3px, rgba(79, 157, 255, .45) 3px 6px); }
 .fs-nfe { white-space: nowrap; font-weight: 600; }
 .fs-nfe small { color: var(--fs-muted); font-weight: 400; }
+.fs-nfe small.fs-nfe-finish { color: var(--fs-accent); }
 .fs-stats { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 5px; }
 .fs-stat { background: rgba(255, 255, 255, .04); border: 1px solid rgba(255, 255, 255, .05); border-radius: 6px; padding: 3px 6px; min-width: 0; }
 .fs-stat-label { display: block; color: var(--fs-muted); font-size: 9px; letter-spacing: .06em; text-transform: uppercase; }

@@ -5,7 +5,7 @@
 
 import { layoutLineage, rewardShade, thumbColumns } from '../lib/lineage.js'
 import { sparkGeometry } from '../lib/sparkline.js'
-import { isSteerable, shownBatch } from '../lib/state.js'
+import { isPickable, isSteerable, shownBatch } from '../lib/state.js'
 import {
   describeEvents,
   formatDuration,
@@ -76,7 +76,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
   injectStyles()
   const root = el('div', 'fs-panel')
   root.dataset.status = 'idle'
-  const ui = { batch: null, extra: null }
+  const ui = { batch: null, extra: null, promptId: null }
 
   const head = el('div', 'fs-head')
   const dot = el('span', 'fs-dot')
@@ -96,7 +96,9 @@ export function createPanelView({ onStop, onPick, onBatch }) {
   const budget = el('div', 'fs-budget')
   const bar = el('div', 'fs-bar')
   const fill = el('div', 'fs-bar-fill')
-  bar.append(fill)
+  const finish = el('div', 'fs-bar-finish')
+  finish.title = 'NFEs spent finishing your pick (outside the budget)'
+  bar.append(fill, finish)
   const nfe = el('span', 'fs-nfe', '0')
   budget.append(bar, nfe)
 
@@ -189,12 +191,12 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     if (g.bestPath) parts.push(`<path class="fs-best-line" d="${g.bestPath}" vector-effect="non-scaling-stroke"/>`)
     if (g.last) parts.push(`<circle class="fs-best-end" cx="${g.last.x}" cy="${g.last.y}" r="2.6"/>`)
     spark.innerHTML = parts.join('')
-    sparkLabel.lastChild.textContent = g.yRange ? `${formatReward(g.yRange[0])} … ${formatReward(g.yRange[1])}` : ''
+    sparkLabel.lastChild.textContent = g.seen ? `${formatReward(g.seen[0])} … ${formatReward(g.seen[1])}` : ''
   }
 
   function drawThumbs(state, batch) {
     const t = batch.thumbs
-    const steerable = isSteerable(state)
+    const steerable = isPickable(state, batch)
     if (!t || !t.images.length) {
       thumbs.replaceChildren()
       thumbsCaption.textContent = 'particles'
@@ -205,7 +207,8 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       ? `final candidates (${t.images.length})`
       : `population ${t.population ?? ''} · step ${t.step === null ? '' : t.step + 1}`
     thumbsLabel.lastChild.textContent = steerable ? 'click one to keep it' : ''
-    const pickedHere = !!batch.picked && batch.picked.population === t.population
+    const pickedHere = !!batch.picked && batch.picked.population === t.population && !t.final
+    if (pickedHere) thumbsCaption.textContent += ' · your pick'
     thumbs.style.setProperty('--fs-cols', String(thumbColumns(t.images.length)))
     const children = Array.from(thumbs.children)
     while (children.length > t.images.length) children.pop().remove()
@@ -314,6 +317,10 @@ export function createPanelView({ onStop, onPick, onBatch }) {
 
   function render(state) {
     lastState = state
+    if (state.promptId !== ui.promptId) {
+      ui.promptId = state.promptId
+      ui.batch = null // a new run: follow its running batch item again
+    }
     root.dataset.status = state.status
     root.dataset.steerable = String(isSteerable(state))
     const batch = shownBatch(state, ui.batch)
@@ -324,6 +331,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
       title.textContent = 'Flow Search'
       nfe.innerHTML = '<small>no run yet</small>'
       fill.style.width = '0%'
+      finish.style.width = '0%'
       for (const s of [best, heldOut, rate]) s.value.textContent = '–'
       spark.innerHTML = ''
       thumbs.replaceChildren()
@@ -339,10 +347,7 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     // the core counts steps from 0: step k is the (k+1)-th of `steps`
     const stepText = batch.steps ? `step ${Math.min(batch.step + 1, batch.steps)}/${batch.steps}` : ''
     sub.textContent = [STATUS_TEXT[state.status] ?? state.status, stepText].filter(Boolean).join(' · ')
-    const budgetN = batch.nfeBudget ?? 0
-    fill.style.width = budgetN ? `${Math.min(100, (100 * batch.nfeUsed) / budgetN).toFixed(1)}%` : '0%'
-    nfe.dataset.nfeUsed = String(batch.nfeUsed)
-    nfe.innerHTML = `${batch.nfeUsed} <small>/ ${budgetN || '?'} NFE</small>`
+    drawBudget(batch)
     best.value.textContent = formatReward(batch.bestReward)
     heldOut.value.textContent = formatReward(batch.heldOut)
     heldOut.box.style.opacity = batch.heldOut === null ? '0.45' : '1'
@@ -355,6 +360,25 @@ export function createPanelView({ onStop, onPick, onBatch }) {
     events.textContent = describeEvents(batch.events)
     drawSummary(state, batch)
     drawNotice(state)
+  }
+
+  /** "64 / 80 NFE", and "+ 6 to finish the pick" once a picked particle was finished
+   * (those NFEs are outside the budget: the report's nfe_finish). */
+  function drawBudget(batch) {
+    const budgetN = batch.nfeBudget ?? 0
+    const share = (n) => (budgetN ? Math.min(100, (100 * n) / budgetN) : 0)
+    const used = share(batch.nfeUsed)
+    fill.style.width = `${used.toFixed(1)}%`
+    const extra = batch.picked ? batch.nfeFinish : 0
+    finish.style.left = `${used.toFixed(1)}%`
+    finish.style.width = `${Math.min(100 - used, share(extra)).toFixed(1)}%`
+    nfe.dataset.nfeUsed = String(batch.nfeUsed)
+    nfe.dataset.nfeFinish = String(extra)
+    nfe.replaceChildren(String(batch.nfeUsed), el('small', '', ` / ${budgetN || '?'} NFE`))
+    if (extra > 0) nfe.append(el('small', 'fs-nfe-finish', ` + ${extra} to finish the pick`))
+    nfe.title = extra > 0
+      ? `${batch.nfeUsed} NFE of the ${budgetN} budget searched; ${extra} more finished your pick`
+      : `${batch.nfeUsed} of ${budgetN} NFE spent`
   }
 
   function drawNotice(state) {

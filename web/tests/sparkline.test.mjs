@@ -32,7 +32,14 @@ test('population dots: one per finite reward, inside the box', () => {
 test('a flat reward range is widened, an empty one gives no geometry', () => {
   const flat = sparkGeometry([[1, 5], [2, 5]], [], 100, 40)
   assert.deepEqual(flat.yRange, [4.5, 5.5])
+  assert.deepEqual(flat.seen, [5, 5]) // what the panel prints: the rewards' own range
   const empty = sparkGeometry([[1, null]], [], 100, 40)
   assert.equal(empty.bestPath, '')
   assert.equal(empty.yRange, null)
+})
+
+test('the axis is padded, the printed range is the rewards\' own', () => {
+  const g = sparkGeometry([[4, -0.2], [8, -0.1]], [{ nfe: 4, rewards: [-0.3, -0.2] }], 100, 40)
+  assert.deepEqual(g.seen, [-0.3, -0.1])
+  assert.ok(g.yRange[0] < -0.3 && g.yRange[1] > -0.1)
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { MAX_COLUMNS, MAX_POINTS, applyMessage, createState, isSteerable, replay, shownBatch, thin } from '../lib/state.js'
+import { MAX_COLUMNS, MAX_POINTS, applyMessage, createState, isPickable, isSteerable, replay, shownBatch, thin } from '../lib/state.js'
 import { message, smcRun } from './fixtures.mjs'
 
 function reduceAll(messages, state = createState()) {
@@ -100,11 +100,28 @@ test('stop and pick: pending until the server reports done; errors restore runni
   assert.equal(shownBatch(state).stopped, true)
 })
 
-test('a hand-picked particle is reported by done', () => {
+test('a hand-picked particle and its finishing NFEs are reported by done', () => {
   const state = reduceAll(smcRun({ steps: 2 }).slice(0, 3))
-  applyMessage(state, ...message('flowsearch.done', { seq: 10, nfe_used: 10, picked: [2, 1], best_reward: 2.1 }))
+  applyMessage(state, ...message('flowsearch.done', { seq: 10, nfe_used: 10, picked: [2, 1], best_reward: 2.1, nfe_finish: 6 }))
   assert.deepEqual(shownBatch(state).picked, { population: 2, index: 1 })
   assert.equal(shownBatch(state).bestReward, 2.1)
+  assert.equal(shownBatch(state).nfeFinish, 6)
+  assert.equal(shownBatch(state).nfeUsed, 10) // the budget's count: finishing NFEs are apart
+  assert.equal(state.status, 'done')
+})
+
+test('a pick the core could not honour is shown as an error', () => {
+  const state = reduceAll(smcRun({ steps: 2 }).slice(0, 3))
+  applyMessage(state, 'local.pick', { batch: 0, population: 0, index: 1 })
+  applyMessage(state, ...message('flowsearch.done', {
+    seq: 10, nfe_used: 8, picked: null, stopped: true, pick_error: 'population 0 is no longer held (held: [1, 2])'
+  }))
+  const batch = shownBatch(state)
+  assert.equal(batch.picked, null)
+  assert.equal(batch.pickError, 'population 0 is no longer held (held: [1, 2])')
+  assert.equal(state.notice.level, 'error')
+  assert.match(state.notice.text, /could not be honoured: population 0 is no longer held/)
+  assert.equal(state.status, 'stopped')
 })
 
 test('interruption marks a running panel, not a finished one', () => {
@@ -130,14 +147,31 @@ test('summary fills the timings and the held-out score of each batch item', () =
   assert.equal(shownBatch(state).heldOut, 0.7)
 })
 
-test('the summary corrects the pick that done inferred', () => {
+test('the summary (the node\'s report) has the last word on picks and finishing NFEs', () => {
   const state = reduceAll(smcRun().slice(0, 3))
-  applyMessage(state, ...message('flowsearch.done', { seq: 20, nfe_used: 9, picked: [2, 1] }))
+  applyMessage(state, ...message('flowsearch.done', { seq: 20, nfe_used: 9, picked: [2, 1], nfe_finish: 2 }))
   assert.deepEqual(shownBatch(state).picked, { population: 2, index: 1 })
-  applyMessage(state, ...message('flowsearch.summary', { seq: 21, batch: null, picked: [null] }))
+  applyMessage(state, ...message('flowsearch.summary', { seq: 21, batch: null, picked: [null], nfe_finish: [0] }))
   assert.equal(shownBatch(state).picked, null)
-  applyMessage(state, ...message('flowsearch.summary', { seq: 22, batch: null, picked: [[3, 0]] }))
+  assert.equal(shownBatch(state).nfeFinish, 0)
+  applyMessage(state, ...message('flowsearch.summary', { seq: 22, batch: null, picked: [[3, 0]], nfe_finish: [5] }))
   assert.deepEqual(shownBatch(state).picked, { population: 3, index: 0 })
+  assert.equal(shownBatch(state).nfeFinish, 5)
+  applyMessage(state, ...message('flowsearch.summary', { seq: 23, batch: null, picked: [null], pick_error: ['gone'] }))
+  assert.equal(shownBatch(state).pickError, 'gone')
+  assert.match(state.notice.text, /gone/)
+})
+
+test('only the running batch item\'s particles can be picked', () => {
+  const state = reduceAll([
+    ...smcRun({ steps: 2, batchSize: 2 }),
+    ...smcRun({ steps: 2, batch: 1, batchSize: 2, seq0: 20 }).slice(0, 2)
+  ])
+  assert.equal(state.status, 'running')
+  assert.equal(isPickable(state, state.batches[0]), false) // finished
+  assert.equal(isPickable(state, state.batches[1]), true)
+  applyMessage(state, 'local.stop')
+  assert.equal(isPickable(state, state.batches[1]), false)
 })
 
 test('the summary says which batch items stopped early', () => {
