@@ -8,12 +8,23 @@ after `make_autograd_ready` has replaced every inference-tensor parameter and bu
 the diffusion model and of the reward's VAE by an ordinary tensor with the same values
 (no value changes; a one-time copy per weight while it is replaced). Searches without
 guidance never touch the weights.
+
+ComfyUI's FLUX (and other models) also add in place into tensors that autograd saved for
+the backward pass (``x += ...`` inside the blocks), which autograd refuses ("modified by an
+inplace operation"). `GuidedScope` opens torch's ``allow_mutation_on_saved_tensors`` (a
+saved tensor is cloned just before it is mutated, so the backward sees the value the
+forward used) around each guided evaluation: from the guided model call, through the
+reward (decode + verifier) and the backward pass, until the search's next event or model
+call. Unguided evaluations and searches without guidance run outside it: the context
+routes every tensor operation through a Python dispatch hook while it is open.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import copy
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 
@@ -56,6 +67,19 @@ def normal_copy(t: torch.Tensor | None) -> torch.Tensor | None:
         return t.clone()
 
 
+def with_normal_tensors(obj: object) -> object:
+    """A shallow copy of ``obj`` whose inference-tensor attributes are ordinary copies (e.g.
+    a model's latent format: Wan's ``latents_mean`` / ``latents_std``, which the reward's
+    ``process_out`` multiplies by, so autograd saves them); ``obj`` itself is unchanged."""
+    found = {k: v for k, v in vars(obj).items() if isinstance(v, torch.Tensor) and v.is_inference()}
+    if not found:
+        return obj
+    out = copy.copy(obj)
+    for name, tensor in found.items():
+        setattr(out, name, normal_copy(tensor))
+    return out
+
+
 def modules_of(obj: object) -> list[torch.nn.Module]:
     """The torch modules a verifier (or an ensemble's members) holds as attributes."""
     if isinstance(obj, torch.nn.Module):
@@ -64,3 +88,53 @@ def modules_of(obj: object) -> list[torch.nn.Module]:
     for member in getattr(obj, "members", None) or ():
         found += modules_of(member)
     return found
+
+
+class GuidedScope:
+    """One ``allow_mutation_on_saved_tensors`` context per guided evaluation.
+
+    The context must cover the forward *and* the backward of an evaluation (the backward
+    reads what the forward saved) and cannot be nested. The core's guided evaluation is
+    ``x0 = denoise(x)`` (grad on), ``r = reward(x0)``, ``grad(r.sum(), x)``, then an event;
+    so a model call with a gradient-tracking input opens a fresh context (closing the last
+    one), and the next event, an unguided model call or `close` ends it. ``evaluations``
+    counts the contexts opened; ``active`` says whether one is open (an error raised while
+    it is says the guided evaluation failed).
+    """
+
+    def __init__(self, guided_options: Callable[[dict], dict] | None = None) -> None:
+        self._open: contextlib.AbstractContextManager | None = None
+        self.state: Any = None  # torch's object for the open context (what it keeps)
+        self.evaluations = 0
+        self.guided_options = guided_options
+
+    @property
+    def active(self) -> bool:
+        return self._open is not None
+
+    def open(self) -> None:
+        self.close()
+        context = torch.autograd.graph.allow_mutation_on_saved_tensors()
+        self.state = context.__enter__()
+        self._open = context
+        self.evaluations += 1
+
+    def close(self) -> None:
+        if self._open is not None:
+            context, self._open, self.state = self._open, None, None
+            context.__exit__(None, None, None)
+
+    def wrap(self, model: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+        """``model(x, sigma, **extra)`` that opens a context when ``x`` tracks gradients
+        (and then passes ``guided_options(model_options)``, e.g. block checkpointing)."""
+
+        def call(x: torch.Tensor, sigma: torch.Tensor, **extra: Any) -> torch.Tensor:
+            if not (torch.is_grad_enabled() and x.requires_grad):
+                self.close()
+                return model(x, sigma, **extra)
+            self.open()
+            if self.guided_options is not None:
+                extra["model_options"] = self.guided_options(extra.get("model_options") or {})
+            return model(x, sigma, **extra)
+
+        return call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
+from . import live
 from .flow_search import FlowSearchFlowSearch
 from .method_nodes import METHOD_NODES, FlowSearchSamplingMode
 from .sampler import FlowSearchSampler
@@ -20,6 +21,7 @@ class FlowSearchExtension(ComfyExtension):
 
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         register_folder()  # (again: a host that skips on_load still finds the weights)
+        live.install_routes()  # before ComfyUI builds its web app (0.3.64 never calls on_load)
         return [
             FlowSearchFlowSearch,
             FlowSearchSampler,

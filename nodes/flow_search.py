@@ -18,6 +18,7 @@ from comfy_api.latest import io
 from comfy_execution.utils import get_executing_context
 
 from ..verifiers import reward_from_verifier
+from . import live
 from .autograd import autograd_allowed, make_autograd_ready, modules_of, normal_copy
 from .catalog_search import FLOW_SEARCH
 from .comfy_model import model_facts, require_flow_model
@@ -76,7 +77,8 @@ class FlowSearchFlowSearch(SpecNode):
         job = SearchJob(resolved, reward, nfe_budget, max_particles, items)
         progress = ProgressSink(model, items, nfe_budget, node_id)
         log = EventLog(items)
-        job.sinks += [progress, log]  # the live panel adds its sink here (nodes/live.py)
+        panel = live.panel_sink(job.controls, model=model, cheap_vae=cheap_vae, chunk=max_particles)
+        job.sinks += [progress, log, panel]
         guided = resolved.guidance_scale > 0
         if guided:  # see autograd.py: ComfyUI's weights are inference tensors
             reward_vae = cheap_vae or vae
@@ -120,5 +122,6 @@ class FlowSearchFlowSearch(SpecNode):
                 "total": time.perf_counter() - start,
             },
         )
+        panel.report(report)
         plot = plot_image(log.series, nfe_budget)
         return io.NodeOutput(out, best_images, torch.cat(candidates), report, plot)

@@ -94,6 +94,7 @@ def search_report(
         "reward_decodes": decoder.calls,
         "output_images_reused_from_reward_decodes": decoder.reused,
         "diffusion_model_evictions_by_decode": decoder.evictions,
+        "diffusion_model_bytes_evicted_by_decode": decoder.evicted_bytes,
     }
     return build_report(
         method=method,

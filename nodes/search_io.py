@@ -2,7 +2,10 @@
 
 - `LatentDecoder`: model-space ``x0`` (what the sampler sees, after ``process_latent_in``)
   -> IMAGE through a VAE, in chunks; it times itself and counts how often decoding made
-  ComfyUI evict (part of) the diffusion model from its device, which the report shows.
+  ComfyUI evict (part of) the diffusion model from its device and how many bytes, which the
+  report shows. (ComfyUI 0.3.64 frees device memory for a VAE load only on a non-CPU device;
+  there it may partially unload the diffusion model in use, which then streams the evicted
+  weights for the rest of the search.)
 - `prepare_latent`: a copy of the LATENT dict with an empty latent given the model's
   channel count (as SamplerCustomAdvanced does); the input dict is never touched.
 - `flatten_frames`: video decodes ``[N, T, H, W, 3]`` -> ``[N*T, H, W, 3]`` (VAEDecode's rule).
@@ -15,6 +18,8 @@ from typing import Any
 
 import comfy.sample
 import torch
+
+from .autograd import with_normal_tensors
 
 
 class LatentDecoder:
@@ -30,23 +35,37 @@ class LatentDecoder:
         self.seconds = 0.0
         self.calls = 0
         self.evictions = 0
+        self.evicted_bytes = 0
         self.reused = 0
+        self._guided_format: Any = None
 
     def __call__(self, x0: torch.Tensor) -> torch.Tensor:
         """``x0 [N, C, (T,) h, w]`` model-space latents -> images ``[N, (T,) H, W, 3]``."""
         start = time.perf_counter()
         before = self.model.loaded_size()
-        outer = self.model.model.process_latent_out(x0)
+        outer = self._latent_format(x0).process_out(x0)
         parts = [
             self.vae.decode(outer[i : i + self.chunk]) for i in range(0, len(outer), self.chunk)
         ]
-        if self.model.loaded_size() < before:
+        after = self.model.loaded_size()
+        if after < before:
             self.evictions += 1
+            self.evicted_bytes += before - after
         self.calls += 1
         images = torch.cat(parts)
         self._keep(x0, images)
         self.seconds += time.perf_counter() - start
         return images
+
+    def _latent_format(self, x0: torch.Tensor) -> Any:
+        """The model's latent format; for a guided decode one whose tensors autograd may
+        save (ComfyUI made them in inference mode), without changing the model's."""
+        fmt = self.model.model.latent_format
+        if not x0.requires_grad:
+            return fmt
+        if self._guided_format is None:
+            self._guided_format = with_normal_tensors(fmt)
+        return self._guided_format
 
     def _keep(self, x0: torch.Tensor, images: torch.Tensor) -> None:
         if self.keep_bytes <= 0 or x0.requires_grad:

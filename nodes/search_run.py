@@ -24,7 +24,11 @@ import comfy.samplers
 import torch
 
 from ..samplers import SearchControl, SearchEvent, SearchResult, search_flow
+from .autograd import GuidedScope
+from .checkpointing import block_keys, checkpointed_options
 from .methods import ResolvedMethod
+
+NODE = "FlowSearch Flow Search"
 
 EventSink = Callable[[int, SearchEvent], None]
 
@@ -93,8 +97,14 @@ def flow_search_function(
         view = item_view(model, b)
         args_b = dict(extra_args, denoise_mask=_row(mask, b))
         latent = getattr(view, "latent_image", None)
+        scope = None
+        if m.guidance_scale > 0:
+            keys = block_keys(diffusion_model_of(model))
+            scope = GuidedScope(lambda options, keys=keys: checkpointed_options(options, keys))
 
-        def on_event(_: int, event: SearchEvent, b: int = b) -> None:
+        def on_event(_: int, event: SearchEvent, b: int = b, scope=scope) -> None:
+            if scope is not None:  # a guided evaluation's backward is done by its event
+                scope.close()
             job.emit(b, event)
 
         def on_result(_: int, result: SearchResult, b: int = b) -> None:
@@ -102,7 +112,8 @@ def flow_search_function(
 
         best.append(
             _search_item(
-                view,
+                scope,
+                view if scope is None else scope.wrap(view),
                 x[b : b + 1],
                 sigmas,
                 args_b,
@@ -127,12 +138,25 @@ def flow_search_function(
     return torch.cat(best) if len(best) == x.shape[0] else torch.cat(best + [x[len(best) :]])
 
 
-def _search_item(*args: Any, **kwargs: Any) -> torch.Tensor:
+def diffusion_model_of(model: Any) -> Any:
+    """The diffusion model behind ComfyUI's sampler wrapper (``KSamplerX0Inpaint`` around a
+    guider), or ``None``."""
+    patcher = getattr(getattr(model, "inner_model", None), "model_patcher", None)
+    return getattr(getattr(patcher, "model", None), "diffusion_model", None)
+
+
+def _search_item(scope: GuidedScope | None, *args: Any, **kwargs: Any) -> torch.Tensor:
     """`search_flow` for one item; a budget below the method's minimum also names the SIGMAS
-    (the runners check it before their first NFE)."""
+    (the runners check it before their first NFE); a guided evaluation that autograd cannot
+    differentiate says so and names the fix."""
     try:
         return search_flow(*args, **kwargs)
     except ValueError as err:
+        if "gradient guidance needs" in str(err):
+            raise ValueError(
+                f"{NODE}: {err}. guidance_scale is on the method node; search without "
+                "gradients works with any model"
+            ) from None
         if "is too small for method" not in str(err):
             raise
         steps = len(args[2]) - 1
@@ -140,15 +164,18 @@ def _search_item(*args: Any, **kwargs: Any) -> torch.Tensor:
             f"{err}. The connected SIGMAS have {steps} steps; raise nfe_budget on the Flow "
             "Search node or use fewer steps"
         ) from None
-    except RuntimeError as err:
-        if kwargs.get("guidance_scale", 0) > 0 and "inplace operation" in str(err):
-            raise RuntimeError(
-                "gradient guidance needs autograd through the diffusion model, but ComfyUI's "
-                "implementation of this model changes tensors in place during its forward "
-                f"pass ({err}). Set guidance_scale to 0 on the method node (search without "
-                "gradients: best-of-N, SVDD, RBF, ... work with any model)"
-            ) from None
-        raise
+    except RuntimeError as err:  # NotImplementedError too (an op without a backward)
+        if scope is None or not scope.active or isinstance(err, torch.OutOfMemoryError):
+            raise
+        raise RuntimeError(
+            f"{NODE}: gradient guidance needs autograd through the diffusion model, the VAE "
+            f"and the verifier, and it failed in a guided evaluation: {str(err).rstrip('.')}. Set "
+            "guidance_scale to 0 on the method node (search without gradients works with "
+            "any model), or use a model / VAE / verifier that autograd can differentiate"
+        ) from err
+    finally:
+        if scope is not None:
+            scope.close()
 
 
 def search_sampler(job: SearchJob) -> comfy.samplers.KSAMPLER:

@@ -278,9 +278,8 @@ class SearchContext:
         rec = StepRecord(step, s, nfe, rewards, parents_l, dict(events))
         self.ledger.trace.append(rec)
         self.ledger.step = step
-        pid, dropped = self.ledger.publish(ev, self.grid)
-        if self.control is not None:
-            self.control.offer(pid, len(ev), dropped)
+        pid = self.ledger.publish(ev, self.grid)
+        self.ledger.retain(None if self.control is None else self.control.offer(pid, len(ev)))
         if self.callback is not None:
             self.emit(
                 "step", s=s, rewards=None if rewards is None else tuple(rewards),

@@ -4,7 +4,9 @@
   (``"step"``) and at the end (``"done"``), with a strict-JSON form (`to_json`) a browser
   can parse (non-finite numbers become ``null``, tensors are left out).
 - `SearchControl`: thread-safe "stop now" / "keep this particle" requests that another
-  thread (a web route) makes and the search honours at its next denoiser chunk.
+  thread (a web route) makes and the search honours at its next denoiser chunk, and the
+  bookkeeping of which populations a pick may still name (the latest
+  `KEEP_POPULATIONS`, plus the one a viewer holds).
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from typing import Any
 import torch
 
 EVENT_KINDS = ("nfe", "step", "done")
+
+#: How many of the latest populations a search holds so that a pick can finish one (a
+#: population held by `SearchControl.hold` is kept on top of these).
+KEEP_POPULATIONS = 3
 
 
 def json_safe(value: Any) -> Any:
@@ -50,6 +56,11 @@ class SearchEvent:
     (or of the chunk). ``population``: id of the population shown (``-1``: none), the id a
     `SearchControl.pick` names. ``best_x0`` ``[1, *shape]`` and ``population_x0``
     ``[N, *shape]`` (``"step"`` events): clean-sample estimates in the model's space.
+
+    The ``"done"`` event says how the search ended: ``population_x0`` / ``rewards`` are the
+    final candidates best first (the result's ``candidates`` / ``rewards``), ``stopped``,
+    ``picked`` ``(population, index)``, ``pick_error`` and ``nfe_finish`` (a pick's
+    finishing NFEs, outside the budget) as in the result.
     """
 
     kind: str
@@ -66,6 +77,10 @@ class SearchEvent:
     population: int = -1
     best_x0: torch.Tensor | None = None
     population_x0: torch.Tensor | None = None
+    stopped: bool = False
+    picked: tuple[int, int] | None = None
+    pick_error: str | None = None
+    nfe_finish: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Strict JSON (``json.dumps(..., allow_nan=False)`` works): no tensors."""
@@ -82,6 +97,10 @@ class SearchEvent:
             "events": json_safe(dict(self.events)),
             "s": json_safe(self.s),
             "population": self.population,
+            "stopped": self.stopped,
+            "picked": json_safe(self.picked),
+            "pick_error": self.pick_error,
+            "nfe_finish": self.nfe_finish,
         }
 
 
@@ -92,9 +111,11 @@ class SearchControl:
     (``result.stopped``). ``pick(population, index)``: end at the next chunk, finish that
     particle alone from its current state on the remaining grid (keyed noise, so the same
     pick gives the same sample) and return it as the best (``result.picked``). A pick
-    names a population from a ``"step"`` event; the search keeps the last few, and a pick
-    of one it does not hold (or an index outside it) is a `ValueError` here. A pick that
-    is still pending when the search ends is honoured then.
+    names a population from a ``"step"`` event; the search keeps the latest
+    `KEEP_POPULATIONS`, plus the one last named by ``hold(population)`` (what a viewer
+    shows, so it stays pickable however fast the search moves on), plus the population of
+    a pick not yet taken. A pick of one it does not hold (or an index outside it) is a
+    `ValueError` here. A pick that is still pending when the search ends is honoured then.
     """
 
     def __init__(self) -> None:
@@ -102,6 +123,8 @@ class SearchControl:
         self._stop = False
         self._pick: tuple[int, int] | None = None
         self._available: dict[int, int] = {}  # population id -> size
+        self._recent: list[int] = []  # the latest KEEP_POPULATIONS offered, oldest first
+        self._held: int | None = None
         self._running = False
 
     def stop(self) -> None:
@@ -111,46 +134,77 @@ class SearchControl:
 
     def pick(self, population: int, index: int) -> None:
         """Ask the search to finish particle ``index`` of ``population`` and return it."""
-        for name, v in (("population", population), ("index", index)):
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ValueError(f"pick: {name} must be an integer; got {v!r}")
+        _check_ints("pick", population=population, index=index)
         with self._lock:
-            if not self._running:
-                raise ValueError("pick: no search is running on this control")
-            size = self._available.get(population)
-            if size is None:
-                raise ValueError(
-                    f"pick: population {population} is not available; the search holds "
-                    f"{sorted(self._available) or 'none yet'} (the latest few step events)"
-                )
+            size = self._size_of("pick", population)
             if not 0 <= index < size:
                 raise ValueError(
                     f"pick: index {index} is outside population {population} (size {size})"
                 )
             self._pick = (population, index)
 
+    def hold(self, population: int) -> None:
+        """Keep ``population`` pickable until another is held or the search ends (e.g. the
+        one whose thumbnails a panel shows); the population held before it is released
+        unless it is among the latest `KEEP_POPULATIONS`. Memory: at most one population
+        more than the search holds anyway."""
+        _check_ints("hold", population=population)
+        with self._lock:
+            self._size_of("hold", population)
+            old, self._held = self._held, population
+            if old is not None and old != population and old not in self._recent:
+                if self._pick is None or self._pick[0] != old:
+                    self._available.pop(old, None)
+
+    @property
+    def held(self) -> int | None:
+        """The population last held (``None``: none, or the search ended)."""
+        with self._lock:
+            return self._held
+
     @property
     def stop_requested(self) -> bool:
         with self._lock:
             return self._stop
 
+    def _size_of(self, what: str, population: int) -> int:
+        if not self._running:
+            raise ValueError(f"{what}: no search is running on this control")
+        size = self._available.get(population)
+        if size is None:
+            raise ValueError(
+                f"{what}: population {population} is not available; the search holds "
+                f"{sorted(self._available) or 'none yet'} (the latest {KEEP_POPULATIONS} "
+                "step events and the one held for display)"
+            )
+        return size
+
     # -- the search's side ------------------------------------------------------------------
     def begin(self) -> None:
-        """A search starts on this control: forget populations and picks of earlier runs
-        (a stop requested before the start still applies)."""
+        """A search starts on this control: forget populations, holds and picks of earlier
+        runs (a stop requested before the start still applies)."""
         with self._lock:
-            self._available, self._pick, self._running = {}, None, True
+            self._available, self._recent, self._held = {}, [], None
+            self._pick, self._running = None, True
 
     def end(self) -> None:
         with self._lock:
-            self._available, self._running = {}, False
+            self._available, self._recent, self._held, self._running = {}, [], None, False
 
-    def offer(self, population: int, size: int, dropped: list[int]) -> None:
-        """Population ``population`` (``size`` particles) can be picked; ``dropped`` cannot."""
+    def offer(self, population: int, size: int) -> list[int]:
+        """Population ``population`` (``size`` particles) can be picked. Returns the ids the
+        search must keep (every other population may be freed): the latest
+        `KEEP_POPULATIONS`, the held one and that of a pending pick."""
         with self._lock:
-            for p in dropped:
-                self._available.pop(p, None)
             self._available[population] = size
+            self._recent = [*self._recent, population][-KEEP_POPULATIONS:]
+            keep = {*self._recent}
+            if self._held is not None:
+                keep.add(self._held)
+            if self._pick is not None:
+                keep.add(self._pick[0])
+            self._available = {p: n for p, n in self._available.items() if p in keep}
+            return sorted(self._available)
 
     def take(self) -> tuple[int, int] | str | None:
         """The pending request: a pick ``(population, index)`` (wins over a stop), ``"stop"``
@@ -160,3 +214,9 @@ class SearchControl:
                 pick, self._pick = self._pick, None
                 return pick
             return "stop" if self._stop else None
+
+
+def _check_ints(what: str, **values: Any) -> None:
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{what}: {name} must be an integer; got {v!r}")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import torch
 
+from .events import KEEP_POPULATIONS
 from .population import Evaluated
 from .result import StepRecord, Timings
-
-#: How many of the latest populations a search holds so that a pick can finish one.
-KEEP_POPULATIONS = 3
 
 
 class StopSearch(Exception):
@@ -53,15 +52,19 @@ class Ledger:
         d, self.draws = self.draws, self.draws + 1
         return d
 
-    def publish(self, ev: Evaluated, grid: list[float]) -> tuple[int, list[int]]:
-        """Hold population ``ev`` (on ``grid``) for picks; returns its id and the ids dropped."""
+    def publish(self, ev: Evaluated, grid: list[float]) -> int:
+        """Hold population ``ev`` (on ``grid``) for picks; returns its id."""
         pid = self.next_population
         self.next_population += 1
         self.populations[pid] = (ev, grid)
-        dropped = []
-        while len(self.populations) > KEEP_POPULATIONS:
-            dropped.append(self.populations.popitem(last=False)[0])
-        return pid, dropped
+        return pid
+
+    def retain(self, keep: Collection[int] | None) -> None:
+        """Free every held population but ``keep`` (``None``: the latest
+        `KEEP_POPULATIONS`; with a `SearchControl`, what its ``offer`` says)."""
+        keep = set(list(self.populations)[-KEEP_POPULATIONS:] if keep is None else keep)
+        for pid in [p for p in self.populations if p not in keep]:
+            del self.populations[pid]
 
     @property
     def latest_population(self) -> int:

@@ -108,7 +108,8 @@ def check_search_args(
 
 
 def run(ctx: SearchContext, opts: MethodOptions) -> SearchResult:
-    """Run the context's method to its end, a stop or a pick; emit the ``"done"`` event."""
+    """Run the context's method to its end, a stop or a pick; emit the ``"done"`` event
+    (the final candidates and how the search ended, see `SearchEvent`)."""
     if ctx.control is not None:
         ctx.control.begin()
     start = time.perf_counter()
@@ -132,10 +133,13 @@ def run(ctx: SearchContext, opts: MethodOptions) -> SearchResult:
             ctx.control.end()
     ctx.ledger.timings.total = time.perf_counter() - start
     result.seed = ctx.seed
+    found = result.x0.shape[0] > 0
     ctx.emit(
         "done", rewards=tuple(result.rewards.tolist()), best_reward=result.reward,
-        best_x0=result.x0 if result.x0.shape[0] else None,
+        best_x0=result.x0 if found else None, population_x0=result.candidates if found else None,
         population=pick[0] if result.picked else ctx.ledger.latest_population,
+        stopped=result.stopped, picked=result.picked, pick_error=result.pick_error,
+        nfe_finish=result.nfe_finish,
     )  # fmt: skip
     return result
 

@@ -74,3 +74,21 @@ def test_rbf_batched_vs_sequential_core(bench):
     costs = mod.mlp_cost_per_batch(cfg, sizes=(1, 4), repeats=5)
     text = mod.render_markdown(cfg, res, costs, runtime=1.0)
     assert "## VP-SDE, mode reward" in text and "speed-up" in text
+
+
+def test_live_overhead_core(bench):
+    import torch
+
+    mod = bench("live_overhead")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the script runs (two threads spin against each other here)
+    try:
+        rows = mod.run(nfe=24, steps=4, repeats=1)
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["method"] for r in rows] == ["bon", "smc", "rbf batched"]
+    for row in rows:
+        assert row["plain_s"] > 0 and 0 <= row["sink_share"] < 1
+        assert row["messages_per_s"] > 0 and row["thumb_sets"] >= 1
+    text = mod.report(rows, 24, 4, 1)
+    assert "| smc |" in text and "sink's own time" in text

@@ -10,7 +10,15 @@
   channel or all), a real differentiable `Verifier` whose optimum the tests can see;
   ``interrupt_after`` > 0 sets ComfyUI's interrupt flag on that call (cancel tests);
 - ``FlowSearchTest_CountCalls``: a MODEL patch (a clone, ComfyUI's ``model_function_wrapper``)
-  that counts model calls and rows (particles x cond/uncond) into `CALLS[label]`.
+  that counts model calls, rows (particles x cond/uncond) and the most rows in one call
+  into `CALLS[label]`;
+- ``FlowSearchTest_TinyWan`` / ``FlowSearchTest_TinyWanVAE``: a tiny Wan 2.1 text-to-video
+  MODEL (ComfyUI's ``WAN21_T2V`` config, 5-D latents ``[B, 16, T, h, w]``) + conditioning,
+  and a VAE with ComfyUI's Wan 2.1 VAE architecture, narrowed (latent frames ``T`` ->
+  ``4 (T - 1) + 1`` frames, 8x);
+- ``FlowSearchTest_Undifferentiable``: a MODEL patch whose forward autograd cannot
+  differentiate (``no_grad``: it runs without recording a graph, like a kernel called
+  under ``torch.no_grad``; ``no_backward``: an op without a backward, like a fused kernel).
 
 `Executor` runs prompts like the queue, with one executor (so ComfyUI's output cache
 carries over between prompts) and a server stand-in that records what is sent.
@@ -81,6 +89,7 @@ def brightness_verifier(host: Any, channel: int = -1, interrupt_after: int = 0) 
 def test_nodes(host: Any) -> list[type]:
     from comfy_api.latest import io
     from comfy_host_harness import tiny_conditioning
+    from tiny_models import TINY_WAN_CONFIG, build_tiny_wan, build_tiny_wan_vae
 
     class Sink(io.ComfyNode):
         @classmethod
@@ -141,16 +150,81 @@ def test_nodes(host: Any) -> list[type]:
         @classmethod
         def execute(cls, model: Any, label: str) -> io.NodeOutput:
             def wrapper(apply_model: Any, args: dict) -> torch.Tensor:
-                counts = CALLS.setdefault(label, {"calls": 0, "rows": 0})
+                counts = CALLS.setdefault(label, {"calls": 0, "rows": 0, "max_rows": 0})
                 counts["calls"] += 1
                 counts["rows"] += int(args["input"].shape[0])
+                counts["max_rows"] = max(counts["max_rows"], int(args["input"].shape[0]))
                 return apply_model(args["input"], args["timestep"], **args["c"])
 
             patched = model.clone()
             patched.set_model_unet_function_wrapper(wrapper)
             return io.NodeOutput(patched)
 
-    return [Sink, TinyFluxDev, BrightnessNode, CountCalls]
+    class Undifferentiable(io.ComfyNode):
+        @classmethod
+        def define_schema(cls) -> io.Schema:
+            return io.Schema(
+                node_id="FlowSearchTest_Undifferentiable",
+                category="_for_testing",
+                inputs=[
+                    io.Model.Input("model"),
+                    io.Combo.Input("mode", options=["no_grad", "no_backward"]),
+                ],
+                outputs=[io.Model.Output()],
+            )
+
+        @classmethod
+        def execute(cls, model: Any, mode: str) -> io.NodeOutput:
+            def wrapper(apply_model: Any, args: dict) -> torch.Tensor:
+                if mode == "no_grad":
+                    with torch.no_grad():
+                        return apply_model(args["input"], args["timestep"], **args["c"])
+                out = apply_model(args["input"], args["timestep"], **args["c"])
+                return NoBackward.apply(out)
+
+            patched = model.clone()
+            patched.set_model_unet_function_wrapper(wrapper)
+            return io.NodeOutput(patched)
+
+    class TinyWan(io.ComfyNode):
+        @classmethod
+        def define_schema(cls) -> io.Schema:
+            return io.Schema(
+                node_id="FlowSearchTest_TinyWan",
+                category="_for_testing",
+                inputs=[io.Int.Input("seed", default=0, min=0, max=2**31)],
+                outputs=[io.Model.Output(), io.Conditioning.Output()],
+            )
+
+        @classmethod
+        def execute(cls, seed: int) -> io.NodeOutput:
+            g = torch.Generator().manual_seed(seed + 1)
+            cond = [[torch.randn(1, TINY_WAN_CONFIG["text_len"], 32, generator=g), {}]]
+            return io.NodeOutput(build_tiny_wan(seed), cond)
+
+    class TinyWanVAE(io.ComfyNode):
+        @classmethod
+        def define_schema(cls) -> io.Schema:
+            return io.Schema(
+                node_id="FlowSearchTest_TinyWanVAE",
+                category="_for_testing",
+                inputs=[io.Int.Input("seed", default=0, min=0, max=2**31)],
+                outputs=[io.Vae.Output()],
+            )
+
+        @classmethod
+        def execute(cls, seed: int) -> io.NodeOutput:
+            return io.NodeOutput(build_tiny_wan_vae(seed))
+
+    return [Sink, TinyFluxDev, BrightnessNode, CountCalls, Undifferentiable, TinyWan, TinyWanVAE]
+
+
+class NoBackward(torch.autograd.Function):
+    """The identity, with no backward (as a fused inference kernel would have)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
 
 
 def register_test_nodes(host: Any) -> None:

@@ -3,7 +3,8 @@
 `flow_search_graph` builds: tiny FLUX (``FlowSearchTest_TinyUNet`` + random conditioning
 from ``FlowSearchTest_TinyFlux``) -> guider, scheduler, empty latent, RandomNoise, tiny VAE,
 a verifier node and a method node -> ``FlowSearch_FlowSearch`` (node ``"fs"``) -> sinks.
-Every part can be overridden by keyword.
+Every part can be overridden by keyword. `video_graph`: the same around the tiny Wan 2.1
+(``FlowSearchTest_TinyWan`` / ``..._TinyWanVAE``, 5-D latents from ``EmptyHunyuanLatentVideo``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,21 @@ def flow_search_graph(
         "sink_best": {"class_type": "FlowSearchTest_Sink", "inputs": {"value": [FS, 1]}},
     }
     graph.update(extra or {})
+    return graph
+
+
+FRAMES = 5  # frames of the video graph's clips (2 latent frames)
+
+
+def video_graph(method: dict, **kwargs) -> dict:
+    graph = flow_search_graph(method=method, **kwargs)
+    graph["unet"] = {"class_type": "FlowSearchTest_TinyWan", "inputs": {"seed": 0}}
+    graph["guider"]["inputs"]["conditioning"] = ["unet", 1]
+    graph["vae"] = {"class_type": "FlowSearchTest_TinyWanVAE", "inputs": {"seed": 0}}
+    graph["latent"] = {
+        "class_type": "EmptyHunyuanLatentVideo",
+        "inputs": {"width": 64, "height": 64, "length": FRAMES, "batch_size": 1},
+    }
     return graph
 
 

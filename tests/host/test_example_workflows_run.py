@@ -28,10 +28,6 @@ def substitutions() -> dict:
     rules = dict(TINY_FLUX_SUBSTITUTIONS)
     for family in TEXT_FAMILIES:
         rules[node_id(family)] = tiny_clip_loader
-    rules[node_id("aesthetic")] = lambda inputs: {
-        "class_type": "FlowSearchTest_Brightness",
-        "inputs": {"channel": -1},
-    }
     for latent in ("EmptySD3LatentImage", "EmptyLatentImage"):
         rules[latent] = lambda inputs, latent=latent: {
             "class_type": latent,
@@ -47,6 +43,7 @@ def ready(comfy_host, host_dirs, pack_node_ids):
 
     register_test_nodes(comfy_host)
     write_tiny_checkpoint("clip_score", host_dirs.model_folder("verifiers"), seed=0)
+    write_tiny_checkpoint("aesthetic", host_dirs.model_folder("verifiers"), seed=0)  # real (d)
     return pack_node_ids
 
 
@@ -83,6 +80,8 @@ def test_example_runs_with_tiny_models(ready, ui_to_api, run_graph, name):
         budget = prompt[k]["inputs"]["nfe_budget"]
         assert 0 < report["nfe"]["used"] <= budget
         assert out[k][1][0].shape[-1] == 3
+        guided = report["guidance_scale"] > 0  # (d): through FLUX, TAEF1 and the aesthetic
+        assert all((it["nfe_backward"] > 0) == guided for it in report["items"])
     ranked = [k for k, v in prompt.items() if v["class_type"] == "FlowSearch_ScoreImages"]
     for k in ranked:
         assert len(json.loads(out[k][3][0])) == 4

@@ -1,10 +1,10 @@
 """The Flow Search adapter (`nodes/search_run.py`) on 5-D video latents ``[B, C, T, H, W]``.
 
-ComfyUI 0.3.64's video models (Wan, HunyuanVideo) cannot be built tiny in-process as
-cheaply as the tiny FLUX, so this test drives the adapter's KSAMPLER function directly
-with an exact denoiser stub (data ~ N(0, I) on the linear path), a decode that turns each
-latent into a clip ``[N, T, H, W, 3]`` and a verifier that scores frames, which the reward
-adapter aggregates per clip (`score_clip`, mean of sampled frames)."""
+The node end to end on a tiny Wan 2.1 is `test_flow_search_video.py`; this test drives the
+adapter's KSAMPLER function directly, for two batch items, with an exact denoiser stub (data
+~ N(0, I) on the linear path), a decode that turns each latent into a clip
+``[N, T, H, W, 3]`` and a verifier that scores frames, which the reward adapter aggregates
+per clip (`score_clip`, mean of sampled frames)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ checks that run before any model call."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import pytest
@@ -54,6 +55,44 @@ def test_one_loader_per_available_family(comfy_host, pack_node_ids):
     for family in offered:
         schema = comfy_host.nodes.NODE_CLASS_MAPPINGS[node_id(family)].GET_SCHEMA()
         assert all(i.tooltip for i in schema.inputs) and schema.description
+
+
+def test_a_family_that_cannot_load_gets_no_node_and_the_log_says_why(
+    comfy_host, pack_node_ids, monkeypatch, caplog
+):
+    import dataclasses
+
+    from node_fixtures import pack_module
+
+    loaders = pack_module(comfy_host, "nodes.verifier_loaders")
+    families = loaders.available_verifiers()
+    reason = "needs the package 'open_clip_torch': pip install flowsearch[hpsv2]"
+    families["hpsv2"] = dataclasses.replace(families["hpsv2"], available=False, reason=reason)
+    monkeypatch.setattr(loaders, "available_verifiers", lambda: families)
+    with caplog.at_level(logging.INFO, logger="flowsearch.nodes"):
+        nodes = loaders.loader_nodes()
+    assert "hpsv2" not in {n.FAMILY for n in nodes} and "clip_score" in {n.FAMILY for n in nodes}
+    assert "'hpsv2'" in caplog.text and reason in caplog.text
+
+
+def test_extra_model_paths_yaml_folders_are_listed_and_loaded(run, comfy_host, tmp_path):
+    """A ``verifiers:`` entry of ``extra_model_paths.yaml``, read by ComfyUI's own loader."""
+    from utils.extra_config import load_extra_path_config
+
+    write_tiny_checkpoint("clip_score", tmp_path / "extra" / "verifiers", seed=1)
+    (tmp_path / "extra" / "verifiers" / "clip_score" / "tiny-clip").rename(
+        tmp_path / "extra" / "verifiers" / "clip_score" / "tiny-clip-extra"
+    )
+    yaml = tmp_path / "extra_model_paths.yaml"
+    yaml.write_text(f"test_extra:\n  base_path: {tmp_path / 'extra'}\n  verifiers: verifiers\n")
+    load_extra_path_config(str(yaml))
+    out = run(
+        {
+            "v": clip_loader("tiny-clip-extra"),
+            "out": {"class_type": "FlowSearchTest_Sink", "inputs": {"value": ["v", 0]}},
+        }
+    )
+    assert type(out["v"][0][0]).__name__ == "CLIPScore"
 
 
 def test_model_combo_lists_the_verifiers_folder(comfy_host, tiny_clip, object_info):

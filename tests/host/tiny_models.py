@@ -9,6 +9,10 @@ parameter is set from a seeded generator by `init_parameters`.
 Shapes (a 64x64 image): latent ``[B, 16, 8, 8]`` (FLUX layout, 16 tokens after 2x2
 patches), decoded image ``[B, 64, 64, 3]`` in ``[0, 1]``; text conditioning from the tiny
 CLIP ``[B, 256, 32]`` (T5 pads to 256 tokens) with ``pooled_output [B, 32]``.
+
+Video: a tiny Wan 2.1 text-to-video model (5-D latents ``[B, 16, T, h, w]``, text
+``[B, 8, 32]``) and a VAE with ComfyUI's Wan 2.1 VAE architecture at width 8 (latent frames
+``T`` -> ``4 (T - 1) + 1`` frames, 8x in space).
 """
 
 from __future__ import annotations
@@ -173,4 +177,49 @@ def build_tiny_vae(seed: int = 0) -> Any:
 
     vae = comfy.sd.VAE(sd=tiny_vae_state_dict(seed))
     vae.throw_exception_if_invalid()
+    return vae
+
+
+TINY_WAN_CONFIG = {
+    "image_model": "wan2.1", "model_type": "t2v", "patch_size": (1, 2, 2), "text_len": 8,
+    "in_dim": 16, "dim": 64, "ffn_dim": 128, "freq_dim": 256, "text_dim": 32, "out_dim": 16,
+    "num_heads": 2, "num_layers": 1, "window_size": (-1, -1), "qk_norm": True,
+    "cross_attn_norm": True, "eps": 1e-6,
+}  # fmt: skip
+
+
+def build_tiny_wan(seed: int = 0) -> Any:
+    """A tiny Wan 2.1 T2V ``ModelPatcher`` (CPU, float32; ComfyUI's ``WAN21_T2V`` config)."""
+    import comfy.model_management as mm
+    import comfy.model_patcher
+    import comfy.supported_models
+
+    config = comfy.supported_models.WAN21_T2V(dict(TINY_WAN_CONFIG))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({}, "", device=torch.device("cpu"))
+    init_parameters(model, seed)
+    return comfy.model_patcher.ModelPatcher(
+        model, load_device=mm.get_torch_device(), offload_device=mm.unet_offload_device()
+    )
+
+
+def build_tiny_wan_vae(seed: int = 0) -> Any:
+    """A ComfyUI ``VAE`` recognised as Wan 2.1's (3-D latents, 4x time, 8x space) whose
+    model is ComfyUI's Wan 2.1 VAE class at width 8 instead of 96 (the release fixes 96)."""
+    import comfy.ldm.wan.vae
+    import comfy.model_patcher
+    import comfy.sd
+
+    layout = {"z_dim": 16, "dim_mult": [1, 2, 4, 4], "attn_scales": [], "dropout": 0.0,
+              "temperal_downsample": [False, True, True]}  # fmt: skip
+    key = "decoder.middle.0.residual.0.gamma"  # what ComfyUI detects a Wan 2.1 VAE by
+    with torch.device("meta"):
+        shape = comfy.ldm.wan.vae.WanVAE(dim=96, num_res_blocks=2, **layout).state_dict()[key].shape
+    vae = comfy.sd.VAE(sd={key: torch.ones(shape)})
+    tiny = comfy.ldm.wan.vae.WanVAE(dim=8, num_res_blocks=1, **layout).eval().requires_grad_(False)
+    init_parameters(tiny, seed)
+    vae.first_stage_model = tiny
+    vae.patcher = comfy.model_patcher.ModelPatcher(
+        tiny, load_device=vae.device, offload_device=vae.patcher.offload_device
+    )
     return vae

@@ -225,8 +225,10 @@ def flux_inputs(g: Graph, variant: str, text: str, x: int = 0) -> dict[str, Node
 
 
 def search_node(g: Graph, parts: dict, sigmas: Node, verifier: Node, method: Node, prompt: str,
-                budget: int, x: int = 1260, **links: Node) -> Node:  # fmt: skip
-    fs = g.add("FlowSearch_FlowSearch", (x, 0), prompt=prompt, nfe_budget=budget, max_particles=8)
+                budget: int, x: int = 1260, particles: int = 8, **links: Node) -> Node:  # fmt: skip
+    fs = g.add(
+        "FlowSearch_FlowSearch", (x, 0), prompt=prompt, nfe_budget=budget, max_particles=particles
+    )
     g.link(parts["noise"], "NOISE", fs, "noise")
     g.link(parts["guider"], "GUIDER", fs, "guider")
     g.link(sigmas, "SIGMAS", fs, "sigmas")
@@ -292,14 +294,20 @@ def workflow_c() -> Graph:
 
 
 def workflow_d() -> Graph:
-    """LAION aesthetic score + SVDD on FLUX.1-schnell."""
+    """LAION aesthetic score + SVDD with gradient guidance on FLUX.1-schnell: each guided
+    particle costs a backward pass through the model, the reward VAE (TAEF1, cheap) and the
+    verifier, so few particles go through the model at a time."""
     g = Graph("d")
     p = flux_inputs(g, "schnell", "a lighthouse on a cliff at dawn, dramatic sky")
     sched = g.add("BasicScheduler", (420, 480), scheduler="simple", steps=8, denoise=1.0)
     g.link(p["unet"], "MODEL", sched, "model")
     aes = g.add("FlowSearch_LoadVerifier_aesthetic", (840, 0), model="./")
-    svdd = g.add("FlowSearch_MethodSVDD", (840, 350), children=4)
-    search_node(g, p, sched, aes, svdd, "", 120)
+    cheap = g.add("VAELoader", (840, 300), title="TAEF1 (cheap rewards)", vae_name="taef1")
+    svdd = g.add(
+        "FlowSearch_MethodSVDD", (840, 440), title="SVDD + gradient guidance", children=4,
+        guidance_scale=1.0,
+    )  # fmt: skip
+    search_node(g, p, sched, aes, svdd, "", 120, particles=2, cheap_vae=cheap)
     return g
 
 
@@ -363,7 +371,7 @@ WORKFLOWS = {
     "flowsearch_a_flux_dev_rbf_vqascore.json": workflow_a,
     "flowsearch_b_flux_schnell_smc_counting.json": workflow_b,
     "flowsearch_c_best_of_n_ensemble.json": workflow_c,
-    "flowsearch_d_aesthetic_svdd.json": workflow_d,
+    "flowsearch_d_aesthetic_svdd_guidance.json": workflow_d,
     "flowsearch_e_stochastic_sampler.json": workflow_e,
     "flowsearch_f_score_images_ksampler.json": workflow_f,
 }
