@@ -111,15 +111,16 @@ def _row(method: str, nfe: int, x: torch.Tensor, reward, judge, seconds: float) 
 def format_table(rows: list[dict], class_index: int) -> str:
     """Plain-text table: mean reward A and how often classifier B sees the class."""
     name = CLASS_NAMES[class_index]
+    w = max(len("method"), *(len(row["method"]) for row in rows))
     lines = [
-        f"{'method':<11} {'NFE/sample':>10} {'reward A (mean)':>16} "
+        f"{'method':<{w}} {'NFE/sample':>10} {'reward A (mean)':>16} "
         f"{'B says ' + name:>20} {'seconds':>8}"
     ]
     for row in rows:
         hits = sum(c == class_index for c in row["classes_b"])
         seen = f"{hits}/{len(row['classes_b'])}"
         lines.append(
-            f"{row['method']:<11} {row['nfe']:>10} {statistics.fmean(row['rewards']):>16.3f} "
+            f"{row['method']:<{w}} {row['nfe']:>10} {statistics.fmean(row['rewards']):>16.3f} "
             f"{seen:>20} {row['seconds']:>8.1f}"
         )
     return "\n".join(lines)

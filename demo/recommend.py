@@ -34,17 +34,26 @@ RECOMMENDED: dict[str, Recommendation] = {
     # the few-step distilled model (the FLUX.1-schnell regime)
     "student": Recommendation(
         label="RBF (batched)",
-        settings=SamplerSettings(interpolant="vp", grid="uniform"),
-        steps=20,
+        settings=SamplerSettings(interpolant="vp", grid="adaptive"),
+        steps=10,
         options=RBFOptions(proposal_batch=4),
-        why="placeholder",
+        why=(
+            "distilled model: the RBF paper's own setting (VP-SDE, g = 3 s^2, 10 steps on "
+            "its adaptive grid) with RBF 4 proposals at a time; classifier B 76% / 88% at "
+            "50 / 100 NFE against best-of-N's 22% / 42%"
+        ),
     ),
     # the full model (the FLUX.1-dev regime)
     "teacher": Recommendation(
         label="RBF (batched)",
-        settings=SamplerSettings(interpolant="linear", grid="uniform"),
-        steps=20,
+        settings=SamplerSettings(interpolant="linear", grid="adaptive"),
+        steps=10,
         options=RBFOptions(proposal_batch=4),
-        why="placeholder",
+        why=(
+            "full model: the linear-path SDE (the VP-SDE is worse here), 10 steps on the "
+            "adaptive grid, RBF 4 proposals at a time; classifier B 56% / 78% at 50 / 100 "
+            "NFE against best-of-N's 34% / 54%; from about 300 NFE SVDD, CoDe and SMC "
+            "overtake it"
+        ),
     ),
 }
