@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
 
@@ -71,16 +72,25 @@ def summarise(runs: list[dict], batch: int = 1) -> dict:
         "gain": [fmean(r["gain"][k] for r in runs) for k in range(moves)],
         # all proposal steps but the last (which has no acceptance test)
         "accept_rate_all": fmean(a for r in runs for a in r["accepted"][:-1]),
-        "first_try": fmean(
-            p <= batch for r in runs for p, a in zip(r["proposals"][:-1], r["accepted"][:-1]) if a
+        # nan when no step was accepted (e.g. vt whose threshold no proposal cleared)
+        "first_try": _mean_or_nan(
+            [p <= batch for r in runs for p, a in zip(r["proposals"][:-1], r["accepted"][:-1]) if a]
         ),
         "last_step_share": fmean(r["nfe"][-1] for r in runs),
         "last_quarter_share": fmean(sum(r["nfe"][-last_quarter:]) for r in runs),
-        "accepted_gain": fmean(accepted_gain) if accepted_gain else float("nan"),
+        "accepted_gain": _mean_or_nan(accepted_gain),
         "reward": fmean(r["reward"] for r in runs),
         "acc": fmean(r["acc"] for r in runs),
         "n": len(runs),
     }
+
+
+def _mean_or_nan(values: list) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
+def _pct(x: float) -> str:
+    return "–" if math.isnan(x) else f"{100 * x:.0f}%"
 
 
 def render_markdown(data: dict) -> str:
@@ -91,9 +101,14 @@ def render_markdown(data: dict) -> str:
     for key, c in data["cells"].items():
         rows.append(
             key.split(" | ")
-            + [f"{100 * c['accept_rate_all']:.0f}%", f"{100 * c['first_try']:.0f}%"]
+            + [f"{100 * c['accept_rate_all']:.0f}%", _pct(c["first_try"])]
             + [f"{100 * c['last_step_share']:.0f}%", f"{100 * c['last_quarter_share']:.0f}%"]
-            + [fmt_num(c["accepted_gain"]), fmt_num(c["reward"]), f"{100 * c['acc']:.0f}%", c["n"]]
+            + [
+                "–" if math.isnan(c["accepted_gain"]) else fmt_num(c["accepted_gain"]),
+                fmt_num(c["reward"]),
+                f"{100 * c['acc']:.0f}%",
+                c["n"],
+            ]
         )
     parts = [
         "# RBF acceptance and rollover dynamics in both regimes",
