@@ -1,8 +1,9 @@
 """Shared pieces of the Fashion-MNIST benchmark (not part of the package).
 
 - grid settings ``(steps, grid)`` named like ``"10 adaptive"``, ``"20 uniform-t"``;
-- `Bed`: the shipped flow model (denoiser), classifier A (reward) and B (judge), and
-  classifier-B features of the real test images (Fréchet distance, diversity reference);
+- `Bed`: one of the shipped flow models (the full "teacher" or its few-step distilled
+  "student") as the denoiser, classifier A (reward) and B (judge), and classifier-B
+  features of the real test images (Fréchet distance, diversity reference);
 - `run_search`: one `flowsearch.samplers.search` call for "generate class c", judged by B;
 - `plain_samples`: unconditional plain sampling with the same grid and sampling mode;
 - metrics: reward A, accuracy B, diversity = mean pairwise distance of B features.
@@ -77,14 +78,14 @@ class Bed:
         return classifier_reward(self.classifier_a, class_index)
 
 
-def load_bed(real_n: int | None = None) -> Bed:
-    """Load the shipped weights and the Fashion-MNIST test split (the first ``real_n``
-    images, all 10000 if None; no downloads)."""
+def load_bed(real_n: int | None = None, model: str = "teacher") -> Bed:
+    """Load the shipped weights (flow model ``model``: "teacher" or "student") and the
+    Fashion-MNIST test split (the first ``real_n`` images, all 10000 if None; no downloads)."""
     judge = load_classifier("b")
     images, labels = load_fashion_mnist("test")
     x = to_model_space(images[:real_n])
     return Bed(
-        denoiser=flow_denoiser(load_flow_model()),
+        denoiser=flow_denoiser(load_flow_model(which=model)),
         classifier_a=load_classifier("a"),
         classifier_b=judge,
         real_images=x,
@@ -141,7 +142,8 @@ def run_search(
     "x0" [1, 1, 32, 32], "feat" [F]}`` or ``{"minimum": N}`` if the budget is too small.
 
     ``reward`` is classifier A's log-probability of the class for the returned sample (what
-    the search maximised), ``acc`` is 1.0 if classifier B's arg-max is the class."""
+    the search maximised), ``acc`` is 1.0 if classifier B's arg-max is the class, ``acc_a``
+    the same for classifier A."""
     start = time.perf_counter()
     try:
         res = search(
@@ -164,9 +166,15 @@ def run_search(
     wall = time.perf_counter() - start
     assert res.nfe <= nfe, (method, res.nfe, nfe)
     verdict = judge(bed, res.x0)
+    extra = {}
+    if res.trace and "accepted" in res.trace[-1].events and len(res.trace[-1].rewards) == 1:
+        extra["dynamics"] = trace_dynamics(res.trace, nfe)  # single-chain RBF family
     return {
+        **extra,
         "reward": float(res.reward),
         "acc": float(verdict["pred_b"][0] == class_index),
+        # A's own verdict: a search that fools A (high acc A, low acc B) over-fits the reward
+        "acc_a": float(verdict["logp_a"][0].argmax() == class_index),
         "pred": int(verdict["pred_b"][0]),
         "conf": float(verdict["conf_b"][0]),
         "nfe": int(res.nfe),
@@ -174,6 +182,28 @@ def run_search(
         "x0": res.x0.detach().clone(),
         "feat": verdict["feat_b"][0],
     }
+
+
+def trace_dynamics(trace: list, budget: int) -> dict:
+    """Per-step facts of one single-chain RBF-family search from its ``result.trace``.
+
+    ``{"nfe": [share of the budget per step], "accepted": [per proposal step: moved by
+    acceptance, not by running out of quota], "proposals": [...], "gain": [look-ahead
+    reward of the chosen child minus its parent's], "rolled_over": [...]}``; step 0 holds
+    the initial particles (no accept flag or gain)."""
+    out: dict = {"nfe": [], "accepted": [], "proposals": [], "gain": [], "rolled_over": []}
+    parent = None
+    for rec in trace:
+        out["nfe"].append(rec.nfe / budget)
+        reward = rec.rewards[0]
+        if rec.step > 0:
+            ev = rec.events
+            out["accepted"].append(ev["accepted"][0] is not None)
+            out["proposals"].append(ev["proposals"][0])
+            out["rolled_over"].append(ev["rolled_over"][0])
+            out["gain"].append(reward - parent)
+        parent = reward
+    return out
 
 
 def plain_samples(bed: Bed, *, n: int, mode_kwargs: dict, setting: str, seed: int) -> torch.Tensor:

@@ -10,6 +10,14 @@ from _common import fmt_num, machine_note, md_table
 from flowsearch.demo import CLASS_NAMES
 from flowsearch.demo.figures import save_image_grid
 
+#: How each shipped flow model is described in the report header.
+MODEL_NOTES = {
+    "teacher": "the project's full flow U-Net on the linear path (best samples at 50 "
+    "steps; the FLUX.1-dev regime)",
+    "student": "the few-step student distilled from it by reflow (same U-Net, good "
+    "samples in 2-4 steps; the FLUX.1-schnell regime)",
+}
+
 #: Everything below this line of the markdown is hand-written and kept on re-runs.
 NOTES_MARKER = "<!-- hand-written notes below: kept when the benchmark rewrites this file -->"
 
@@ -32,18 +40,24 @@ def _cell(entry: dict, se: bool = False) -> tuple[str, str]:
     return r, _pct(entry["acc"])
 
 
+def grid_modes(cfg, data: dict, setting: str) -> list[str]:
+    """The sampling modes run in ``setting`` (the paper's grid runs the SDEs only)."""
+    return [m for m in cfg.modes if m in data["grid"].get(setting, {})]
+
+
 def table1(cfg, data: dict, setting: str, nfe: int) -> str:
     """Methods as rows, sampling modes as columns (reward A, accuracy B) at one budget."""
+    modes = grid_modes(cfg, data, setting)
     header = ["method"]
-    for mode in cfg.modes:
+    for mode in modes:
         header += [f"{mode} reward A ↑", f"{mode} acc B ↑"]
     rows = [["plain (base)"]]
-    for mode in cfg.modes:
+    for mode in modes:
         p = _plain(data, setting, mode)
         rows[0] += [fmt_num(p["reward"]), _pct(p["acc"])]
     for label, _, _ in cfg.methods:
         row = [label]
-        for mode in cfg.modes:
+        for mode in modes:
             row += list(_cell(data["grid"][setting][mode][label][str(nfe)]))
         rows.append(row)
     return md_table(header, rows)
@@ -115,15 +129,15 @@ def render_markdown(cfg, data: dict) -> str:
     s, ps = cfg.setting, cfg.paper_setting
     acc = data["classifier_test_accuracy"]
     nfe_top = max(cfg.nfes)
+    model = MODEL_NOTES.get(cfg.model, cfg.model)
     parts = [
-        '# Fashion-MNIST: "generate class c" with budgeted search',
+        f'# Fashion-MNIST: "generate class c" with budgeted search — {cfg.model} model',
         "",
-        f"Command: `python benchmarks/fashion_benchmark.py` — classes {list(cfg.classes)} × "
+        f"Command: `python benchmarks/fashion_benchmark.py --model {cfg.model}` — classes {list(cfg.classes)} × "
         f"{cfg.seeds} seeds (generator seeds 0..{cfg.seeds - 1}), runtime "
         f"{data['runtime_s'] / 60:.1f} min. {machine_note()}.",
         "",
-        "Models (`flowsearch.demo`, see its MODEL_CARD.md): the project's flow U-Net on the "
-        "linear path; **reward** = classifier A's log-probability of the requested class c on "
+        f"Models (`flowsearch.demo`, see its MODEL_CARD.md): {model}; **reward** = classifier A's log-probability of the requested class c on "
         "the returned sample (max 0); **acc B** = share of runs whose sample the independent "
         f"classifier B labels c. Test accuracy ({data['real_test_images']} images): "
         f"A {_pct(acc['a'])}, B {_pct(acc['b'])}. "
@@ -133,8 +147,9 @@ def render_markdown(cfg, data: dict) -> str:
         f"grid ({cfg.study_n} samples): its reward is the mean over c of log p_A(c|x) and its "
         "accuracy is exactly 10% by construction (the shares of the 10 classes sum to 1).",
         "",
-        "Method options: library defaults, except code `lookahead=2` and rbf batched "
-        "`proposal_batch=4`. `n/a (min N)`: budget below the method's minimum. Wall time is "
+        "Method options: library defaults, except code `lookahead=2`, rbf batched "
+        '`proposal_batch=4`, rbf step_best `acceptance="step_best", proposal_batch=4` and vt '
+        "`threshold=log 0.9`. `n/a (min N)`: budget below the method's minimum. Wall time is "
         "per search on a shared CPU (noisy).",
         "",
         f"## 1. Grid settings: plain sampling quality ({cfg.study_n} samples each)",
@@ -148,19 +163,19 @@ def render_markdown(cfg, data: dict) -> str:
         study_table(cfg, data),
         "",
         f"The main grid uses **{s}**; the paper's setting ({ps}) is run at NFE "
-        f"{', '.join(map(str, cfg.paper_nfes))} for comparison (section 3).",
+        f"{', '.join(map(str, cfg.paper_nfes))} beside it (section 3).",
         "",
         f"## 2. Methods × sampling modes at NFE {nfe_top} ({s}), laid out like the RBF paper's Table 1",
         "",
         table1(cfg, data, s, nfe_top),
     ]
-    for pn in cfg.paper_nfes:
-        parts += [
-            "",
-            f"## 3. The paper's setting ({ps}) at NFE {pn}",
-            "",
-            table1(cfg, data, ps, pn),
-        ]
+    if cfg.paper_nfes:
+        pn = max(cfg.paper_nfes)
+        parts += ["", f"## 3. The paper's setting ({ps})", "", f"### At NFE {pn}", ""]
+        parts += [table1(cfg, data, ps, pn)]
+        if len(cfg.paper_nfes) > 1:
+            for mode in grid_modes(cfg, data, ps):
+                parts += ["", f"### NFE scaling, {mode}", "", scaling_table(cfg, data, ps, mode)]
     parts += ["", f"## 4. NFE scaling ({s}): reward A ± s.e. · acc B"]
     for mode in cfg.modes:
         parts += ["", f"### {mode}", "", scaling_table(cfg, data, s, mode)]
@@ -231,8 +246,8 @@ def save_images(cfg, data: dict, pictures: dict, out: Path) -> list[Path]:
     paths = []
     names = [CLASS_NAMES[c] for c in cfg.classes]
     for setting, nfe, fname in (
-        (cfg.setting, max(cfg.nfes), "fashion_benchmark_images.png"),
-        (cfg.paper_setting, max(cfg.paper_nfes, default=0), "fashion_benchmark_images_paper.png"),
+        (cfg.setting, max(cfg.nfes), f"{cfg.stem}_images.png"),
+        (cfg.paper_setting, max(cfg.paper_nfes, default=0), f"{cfg.stem}_images_paper.png"),
     ):
         if setting not in pictures or not nfe:
             continue
@@ -263,6 +278,6 @@ def save_images(cfg, data: dict, pictures: dict, out: Path) -> list[Path]:
         for m in cfg.modes
     ]
     paths.append(
-        save_image_grid(rows, out / "fashion_settings.png", title="plain sampling, seed 0")
+        save_image_grid(rows, out / f"{cfg.stem}_settings.png", title="plain sampling, seed 0")
     )
     return paths

@@ -25,8 +25,12 @@ from .checkpoint import WEIGHTS_DIR, load_into, read_checkpoint
 from .classifiers import NUM_CLASSES, JudgeConfig, JudgeResNet, VerifierCNN, VerifierConfig
 from .unet import FlowUNet, UNetConfig
 
-#: Shipped weight files.
-FLOW_WEIGHTS = WEIGHTS_DIR / "flow_unet.safetensors"
+#: Shipped flow models: the teacher (a full model, many steps; the FLUX.1-dev regime) and
+#: its reflow-distilled few-step student (the FLUX.1-schnell regime). See MODEL_CARD.md.
+FLOW_WEIGHTS = {
+    "teacher": WEIGHTS_DIR / "flow_unet.safetensors",
+    "student": WEIGHTS_DIR / "flow_student.safetensors",
+}
 CLASSIFIER_WEIGHTS = {
     "a": WEIGHTS_DIR / "classifier_a.safetensors",
     "b": WEIGHTS_DIR / "classifier_b.safetensors",
@@ -48,15 +52,20 @@ def _finish(module: nn.Module, device: str | torch.device, dtype: torch.dtype) -
 def load_flow_model(
     device: str | torch.device = "cpu",
     *,
+    which: str = "teacher",
     path: str | Path | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> FlowUNet:
-    """The shipped flow model (EMA weights) in eval mode with gradients off for parameters.
+    """A shipped flow model (EMA weights) in eval mode with gradients off for parameters.
 
+    ``which="teacher"``: the full model (50 steps for its best samples); ``"student"``: the
+    few-step model distilled from it (1-4 steps). ``path`` loads another checkpoint instead.
     Returns a `FlowUNet`: ``model(x [B, 1, 32, 32], t [B]) -> velocity [B, 1, 32, 32]``.
     Wrap it with `flow_denoiser` to get the denoiser the samplers and search methods use.
     """
-    state, meta = read_checkpoint(path or FLOW_WEIGHTS)
+    if which not in FLOW_WEIGHTS:
+        raise ValueError(f"which={which!r} is not one of {sorted(FLOW_WEIGHTS)}")
+    state, meta = read_checkpoint(path or FLOW_WEIGHTS[which])
     if meta["arch"] != "FlowUNet":
         raise ValueError(f"'{path}' holds a {meta['arch']!r}, not a FlowUNet checkpoint")
     model = FlowUNet(UNetConfig(**_tuples(json.loads(meta["config"]))))

@@ -7,10 +7,11 @@ them exactly and never exceeds ``nfe_budget``. This module only re-exports.
 """
 
 from .bon import BoNOptions
+from .dts import DTSOptions
 from .events import SearchControl, SearchEvent
 from .flow import search_flow
 from .methods import METHODS, MethodOptions, method_options
-from .rbf import RBFOptions
+from .rbf import RBFOptions, VTOptions
 from .result import SearchResult, StepRecord, Timings
 from .search import search
 from .smc import SMCOptions
@@ -21,6 +22,7 @@ from .zero_order import ZeroOrderOptions
 __all__ = [
     "METHODS",
     "BoNOptions",
+    "DTSOptions",
     "MethodOptions",
     "RBFOptions",
     "SMCOptions",
@@ -32,6 +34,7 @@ __all__ = [
     "StepRecord",
     "Timings",
     "TreeOptions",
+    "VTOptions",
     "ZeroOrderOptions",
     "method_options",
     "search",

@@ -15,15 +15,24 @@ from typing import Any
 
 from .bon import BoNOptions, run_bon
 from .context import SearchContext
+from .dts import DTSOptions, run_dts
 from .population import Outcome
-from .rbf import RBFOptions, run_rbf
+from .rbf import RBFOptions, VTOptions, run_rbf, run_vt
 from .smc import SMCOptions, run_smc
 from .sop import SoPOptions, run_sop
 from .tree import SVDDOptions, TreeOptions, run_code, run_svdd
 from .zero_order import ZeroOrderOptions, run_zero_order
 
 MethodOptions = (
-    BoNOptions | ZeroOrderOptions | SoPOptions | SMCOptions | SVDDOptions | TreeOptions | RBFOptions
+    BoNOptions
+    | ZeroOrderOptions
+    | SoPOptions
+    | SMCOptions
+    | SVDDOptions
+    | TreeOptions
+    | RBFOptions
+    | VTOptions
+    | DTSOptions
 )
 
 #: method name -> (options record, runner)
@@ -35,6 +44,8 @@ METHODS: dict[str, tuple[type, Callable[[SearchContext, Any], Outcome]]] = {
     "svdd": (SVDDOptions, run_svdd),
     "code": (TreeOptions, run_code),
     "rbf": (RBFOptions, run_rbf),
+    "vt": (VTOptions, run_vt),
+    "dts_star": (DTSOptions, run_dts),
     "dps": (BoNOptions, run_bon),  # alias: best-of-N with gradient guidance
 }
 
@@ -43,7 +54,7 @@ DEFAULT_GUIDANCE = {"dps": 1.0}
 
 #: methods that compare rewards from different reward calls (so a batch-relative reward,
 #: whose scores mean something only within one call, would mislead them)
-COMPARES_ACROSS_CALLS = ("zero_order", "smc", "rbf")
+COMPARES_ACROSS_CALLS = ("zero_order", "smc", "rbf", "vt", "dts_star")
 
 _BY_TYPE = {cls: name for name, (cls, _) in METHODS.items() if name != "dps"}
 

@@ -78,7 +78,7 @@ def test_benchmark_core_tiny(bench, tmp_path):
     paths = mod.write_outputs(cfg, data, pictures, tmp_path)
     names = {p.name for p in paths}
     assert {"fashion_benchmark.md", "fashion_benchmark.json", "fashion_benchmark.png"} <= names
-    assert {"fashion_benchmark_images.png", "fashion_settings.png"} <= names
+    assert {"fashion_benchmark_images.png", "fashion_benchmark_settings.png"} <= names
     assert all(p.stat().st_size > 500 for p in paths)
     text = (tmp_path / "fashion_benchmark.md").read_text()
     assert "| rbf batched |" in text and "n/a (min 4)" in text and "plain (base)" in text
@@ -91,25 +91,29 @@ def test_benchmark_core_tiny(bench, tmp_path):
     assert md.read_text().count("my notes") == 1
 
 
-def test_demo_main_tiny(tmp_path, capsys):
+@pytest.mark.parametrize("model", ["student", "teacher"])
+def test_demo_main_tiny(tmp_path, capsys, model):
     from flowsearch import demo
+    from flowsearch.demo.recommend import RECOMMENDED
 
+    rec = RECOMMENDED[model]
+    budgets = (2 * rec.steps, 3 * rec.steps)
     out = demo.main(
-        ["--class", "ankle boot", "--budgets", "20,40", "--seeds", "2"] + ["--out", str(tmp_path)]
+        ["--model", model, "--class", "ankle boot", "--seeds", "2", "--out", str(tmp_path)]
+        + ["--budgets", ",".join(map(str, budgets))]
     )
     rows = out["rows"]
     assert [(r["method"], r["nfe"]) for r in rows] == [
-        ("plain", 20),
-        ("best-of-N", 20),
-        ("best-of-N", 40),
-        ("RBF", 20),
-        ("RBF", 40),
+        ("plain", rec.steps),
+        *[("best-of-N", n) for n in budgets],
+        *[(rec.label, n) for n in budgets],
     ]
     assert all(r["x0"].shape == (2, 1, 32, 32) and len(r["rewards"]) == 2 for r in rows)
     assert all(math.isfinite(v) and v <= 0.0 for r in rows for v in r["rewards"])  # log p
     assert all(0 <= c < 10 for r in rows for c in r["classes_b"])
     printed = capsys.readouterr().out
     assert "Ankle boot" in printed and "best-of-N" in printed and "wrote" in printed
+    assert f"{model} model" in printed
     for path in out["paths"]:
         assert path.parent == tmp_path and path.stat().st_size > 1000
 

@@ -54,6 +54,8 @@ METHOD_CASES = {
     "svdd": {"children": 2},
     "code": {"children": 2, "lookahead": 2},
     "rbf": {"proposal_batch": 2},
+    "vt": {"threshold": 0.5, "proposal_batch": 2},
+    "dts_star": {"children": 2},
     "dps": {},
 }
 

@@ -8,7 +8,7 @@ import pytest
 from comfy_host_harness import GraphError
 from node_fixtures import register_test_nodes
 
-from flowsearch.nodes.method_specs import METHOD_SPECS
+from flowsearch.nodes.method_specs import INFO, METHOD_SPECS
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,18 @@ def method_graph(method: str, **values) -> dict:
 
 
 @pytest.mark.parametrize("method", sorted(METHOD_SPECS))
-def test_every_method_node_builds_its_record_with_the_core_defaults(comfy_host, run, method):
+def test_every_method_node_builds_its_record_with_its_defaults(comfy_host, run, method):
+    """The core record's defaults, except the node defaults whose tooltips say why."""
     node_cls = comfy_host.nodes.NODE_CLASS_MAPPINGS[METHOD_SPECS[method].node_id]
     schema = node_cls.GET_SCHEMA()
     assert [o.io_type for o in schema.outputs] == ["FLOWSEARCH_METHOD"]
     assert all(i.tooltip for i in schema.inputs)
     choice = run(method_graph(method))["m"][0][0]
     assert choice.method == method and choice.sampling == "auto" and choice.settings is None
-    assert dataclasses.asdict(choice.options) == dataclasses.asdict(type(choice.options)())
+    changed = {
+        k: h.node_default for k, h in INFO[method].hints.items() if h.node_default is not None
+    }
+    assert dataclasses.asdict(choice.options) == dataclasses.asdict(type(choice.options)(**changed))
 
 
 def test_zero_means_let_the_method_choose(run):

@@ -87,7 +87,7 @@ def test_importing_the_pack_does_not_import_nodes(tmp_path):
 
 #: The core layers and the pack folders they must never import (demo code, test beds).
 CORE = ("samplers", "verifiers")
-ABOVE_CORE = {"demo", "fashion", "testing", "nodes", "benchmarks", "tests"}
+ABOVE_CORE = {"demo", "testing", "nodes", "benchmarks", "tests"}
 
 
 def pack_imports(rel: Path, source: str) -> set[str]:

@@ -49,10 +49,15 @@ def test_method_widgets_mirror_the_core_record(method):
         if hints[name].fixed:
             assert name not in widgets
             continue
+        if hints[name].node_default is not None:  # a node default that says why it differs
+            assert widgets[name].default == hints[name].node_default != f.default
+            assert "default" in hints[name].tooltip
+            continue
         expected = 0 if f.default is None else f.default
         assert widgets[name].default == expected
     defaults = {k: v for k, v in METHOD_SPECS[method].defaults().items()}
-    assert options_from_widgets(method, defaults) == record()
+    changed = {k: h.node_default for k, h in hints.items() if h.node_default is not None}
+    assert options_from_widgets(method, defaults) == record(**changed)
 
 
 def test_widget_checks_name_the_input_and_the_fix():
