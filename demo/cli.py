@@ -1,4 +1,4 @@
-"""FlowSearch demo: budgeted search on a project-trained Fashion-MNIST flow model (CPU, ~1 min).
+"""FlowSearch demo: budgeted search on a project-trained Fashion-MNIST flow model (CPU, ~30 s).
 
     python -m flowsearch.demo [--model student|teacher] [--class Sneaker] [--budgets 50,100,500]
         [--seeds 16] [--out out]
