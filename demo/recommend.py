@@ -1,9 +1,8 @@
 """Which search method and sampling settings to use for each shipped model.
 
-The code form of the table in docs/search.md ("Which method and which sampling settings for
-which model"), measured on the Fashion-MNIST grids of both models
-(benchmarks/results/fashion_regimes.md). The demo and the statistical test in
-tests/demo use it.
+The code form of the table in docs/search.md ("Which method for which model"), measured
+on the Fashion-MNIST grids of both models (benchmarks/results/fashion_regimes.md). The demo
+and the statistical test in tests/demo use it.
 """
 
 from __future__ import annotations

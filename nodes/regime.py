@@ -6,13 +6,14 @@ Two regimes (see docs/nodes.md, "auto"):
   ``FluxSchnell``: FLUX without a guidance embedding, model type ``FLOW``, shift 1). Their
   ``x0_hat`` is sharp early; the RBF paper's setting was measured on exactly this model:
   VP-SDE with ``g(s) = 3 s^2`` on the paper's adaptive grid. On our distilled Fashion-MNIST
-  student the VP-SDE was as good as or better than the linear SDE for the RBF family
-  (docs/search.md, "Which method for which model").
+  student the VP-SDE was never worse than the linear SDE beyond noise and held the best
+  cells at 50 and 100 NFE (docs/search.md, "Which method for which model").
 - ``full``: every other flow model (FLUX.1-dev with its guidance embedding and
   time shift, SD3.x, Wan, ...). On our full (non-distilled) Fashion-MNIST teacher the
   best method on the linear-path SDE beat the best on the VP-SDE at equal NFE
-  (classifier B at 100 NFE: 78% vs 58%; at 500: 98% vs 90%), and the adaptive grid only suits few-step models, so ``full`` samples the linear-path SDE on
-  the connected SIGMAS (the user's scheduler, e.g. with FLUX.1-dev's shift).
+  (classifier B at 100 NFE: 78% vs 58%; at 500: 98% vs 90%), so ``full`` samples the
+  linear-path SDE, on the connected SIGMAS: the user's scheduler (e.g. with FLUX.1-dev's
+  shift) decides the grid; the FlowSearch Time Schedule node makes the adaptive one.
 
 Pure data and logic (never imports ComfyUI); `comfy_model.model_facts` reads the facts
 from a ComfyUI model.

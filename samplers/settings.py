@@ -4,7 +4,10 @@
 their older keyword arguments (``interpolant=``, ``stochastic=``, ``diffusion=``,
 ``diffusion_scale=``, ``grid=``) keep working and are merged into the record
 (`resolve_settings`). The defaults are the RBF paper's sampler: the VP-SDE with
-``g(s) = 3 s^2`` on the paper's adaptive grid.
+``g(s) = 3 s^2`` on the paper's adaptive grid. On our benchmarks that is the right choice
+for few-step distilled models (FLUX.1-schnell-like); for full models (FLUX.1-dev-like)
+``interpolant="linear"`` searched better at equal NFE (docs/search.md, "Which method for
+which model").
 """
 
 from __future__ import annotations
