@@ -168,14 +168,12 @@ def timed(ex: Any, prompt: dict, node: str) -> tuple[float, dict]:
     return time.perf_counter() - start, out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=None)
-    a = parser.parse_args()
+def boot_bench_host() -> Any:
+    """ComfyUI at ``COMFYUI_PATH`` in-process, with the pack, the test nodes and a tiny CLIP
+    verifier checkpoint in a temporary model folder."""
     from comfy_host_harness import boot, load_pack
     from model_files import make_host_dirs, register_in_process
-    from node_fixtures import Executor, register_test_nodes
+    from node_fixtures import register_test_nodes
     from support.tiny_models import write_tiny_checkpoint
 
     host = boot(os.environ["COMFYUI_PATH"])
@@ -183,8 +181,19 @@ def main() -> None:
     register_in_process(dirs)
     load_pack(host, str(PACK))
     register_test_nodes(host)
-    bench_nodes(host)
     write_tiny_checkpoint("clip_score", dirs.model_folder("verifiers"), seed=0)
+    return host
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=None)
+    a = parser.parse_args()
+    from node_fixtures import Executor
+
+    host = boot_bench_host()
+    bench_nodes(host)
     ex = Executor(host)
 
     def arm(make, n_runs: int = 1) -> list[float]:

@@ -32,7 +32,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -301,17 +300,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128, help="image size of the per-call test")
     parser.add_argument("--out", type=Path, default=None)
     a = parser.parse_args()
-    from comfy_host_harness import boot, load_pack
-    from model_files import make_host_dirs, register_in_process
-    from node_fixtures import register_test_nodes
-    from support.tiny_models import write_tiny_checkpoint
+    from comfy_flow_search import boot_bench_host
 
-    host = boot(os.environ["COMFYUI_PATH"])
-    dirs = make_host_dirs(Path(tempfile.mkdtemp(prefix="flowsearch_bench_")))
-    register_in_process(dirs)
-    load_pack(host, str(PACK))
-    register_test_nodes(host)
-    write_tiny_checkpoint("clip_score", dirs.model_folder("verifiers"), seed=0)
+    host = boot_bench_host()
     torch.manual_seed(0)
     result = {
         "command": f"COMFYUI_PATH=... python benchmarks/comfy_guidance_cost.py --repeats {a.repeats}",
