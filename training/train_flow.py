@@ -44,16 +44,22 @@ class FlowTrainConfig:
 
 
 def flow_matching_loss(
-    model: nn.Module, x0: torch.Tensor, generator: torch.Generator
+    model: nn.Module,
+    x0: torch.Tensor,
+    generator: torch.Generator,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean squared velocity error ``|v_theta(x_t, t) - (eps - x0)|^2`` on one batch.
+    """Mean squared velocity error ``|v_theta(x_t, t) - (eps - x0)|^2`` on one batch, on the
+    line ``x_t = (1 - t) x0 + t eps``.
 
     ``t`` is stratified uniform: ``t_i = (i + u) / B`` in a random order, ``u ~ U(0, 1)``.
+    ``eps`` is fresh Gaussian noise, or ``noise`` when given (reflow: the noise each ``x0``
+    was generated from).
     """
     b = x0.shape[0]
     u = torch.rand((), generator=generator)
     t = (torch.randperm(b, generator=generator).to(torch.float32) + u) / b
-    eps = torch.randn(x0.shape, generator=generator)
+    eps = torch.randn(x0.shape, generator=generator) if noise is None else noise
     tt = t[:, None, None, None]
     xt = (1.0 - tt) * x0 + tt * eps
     return (model(xt, t) - (eps - x0)).square().mean()

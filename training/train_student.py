@@ -38,6 +38,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from train_flow import flow_matching_loss  # training/ is on sys.path: a sibling script
 
 from flowsearch.demo.checkpoint import WEIGHTS_DIR, save_module
 from flowsearch.demo.data import load_fashion_mnist, to_model_space
@@ -86,21 +87,6 @@ def teacher_pairs(
     return torch.cat(zs), torch.cat(xs)
 
 
-def reflow_loss(
-    model: nn.Module, z: torch.Tensor, x0: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    """Mean ``|v_theta(x_t, t) - (z - x0)|^2`` on the straight line ``x_t = (1-t) x0 + t z``.
-
-    ``t`` is stratified uniform over the batch: ``t_i = (i + u) / B`` in a random order.
-    """
-    b = x0.shape[0]
-    u = torch.rand((), generator=generator)
-    t = (torch.randperm(b, generator=generator).to(torch.float32) + u) / b
-    tt = t[:, None, None, None]
-    xt = (1.0 - tt) * x0 + tt * z
-    return (model(xt, t) - (z - x0)).square().mean()
-
-
 def _lr(step: int, cfg: StudentConfig) -> float:
     """Linear warm-up, then linear decay to 0 (a short fine-tune)."""
     if step < cfg.warmup:
@@ -123,7 +109,7 @@ def train_student(
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg)
         idx = torch.randint(0, z_tr.shape[0], (cfg.batch,), generator=gen)
-        loss = reflow_loss(model, z_tr[idx], x_tr[idx], gen)
+        loss = flow_matching_loss(model, x_tr[idx], gen, noise=z_tr[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -143,7 +129,7 @@ def train_student(
             )
             running = 0.0
     with torch.no_grad():
-        held = reflow_loss(ema, z_te, x_te, torch.Generator().manual_seed(1234)).item()
+        held = flow_matching_loss(ema, x_te, torch.Generator().manual_seed(1234), noise=z_te).item()
     stats = {
         "train_pairs": int(z_tr.shape[0]),
         "steps": cfg.steps,
