@@ -149,6 +149,17 @@ def load_graph(page: Any, graph: dict) -> None:
     page.evaluate("() => window.app.canvas.ds && window.app.graph.setDirtyCanvas(true, true)")
 
 
+def open_search(page: Any, comfy_server: Any, aesthetic_model: Any, **graph: Any) -> tuple:
+    """Open the front end and load one Flow Search graph (`search_graph` keywords) into it,
+    with the aesthetic verifier; what `search_graph` returns."""
+    page.goto(comfy_server.url)
+    wait_for_comfy_app(page)
+    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
+    built, fs, report_node = search_graph(comfy_server, verifier, **graph)
+    load_graph(page, built)
+    return built, fs, report_node
+
+
 def queue_graph(page: Any) -> str:
     """Queue the loaded graph the way the Run button does; the prompt id."""
     page.evaluate(
@@ -181,11 +192,7 @@ def panel(page: Any, node_id: str) -> Any:
 def test_panel_follows_a_search_and_marks_the_winner(
     page, comfy_server, aesthetic_model, artifacts_dir
 ):
-    page.goto(comfy_server.url)
-    wait_for_comfy_app(page)
-    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
-    graph, fs, report_node = search_graph(comfy_server, verifier, nfe_budget=36, steps=6)
-    load_graph(page, graph)
+    _, fs, report_node = open_search(page, comfy_server, aesthetic_model, nfe_budget=36, steps=6)
     show_node(page, fs)
     root = panel(page, fs)
     assert root.get_attribute("data-status") == "idle"
@@ -260,14 +267,17 @@ def wait_status(page: Any, root: Any, *statuses: str, timeout: float = 120_000) 
 def test_a_click_mid_run_returns_that_particle(
     page, comfy_server, aesthetic_model, artifacts_dir, comfy_host, pack_node_ids, monkeypatch
 ):
-    page.goto(comfy_server.url)
-    wait_for_comfy_app(page)
-    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
-    graph, fs, report_node = search_graph(
-        comfy_server, verifier, first_id=101, nfe_budget=8 * 10, steps=10, size=128, seed=5,
+    graph, fs, report_node = open_search(
+        page,
+        comfy_server,
+        aesthetic_model,
+        first_id=101,
+        nfe_budget=8 * 10,
+        steps=10,
+        size=128,
+        seed=5,
         save_latent="flowsearch_pick",
-    )  # fmt: skip
-    load_graph(page, graph)
+    )
     show_node(page, fs)
     root = panel(page, fs)
     prompt_id = queue_graph(page)
@@ -380,13 +390,16 @@ def rerun_with_pick(
 
 
 def test_the_panel_survives_a_reload_mid_run(page, comfy_server, aesthetic_model):
-    page.goto(comfy_server.url)
-    wait_for_comfy_app(page)
-    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
-    graph, fs, report_node = search_graph(
-        comfy_server, verifier, first_id=201, nfe_budget=8 * 8, steps=8, size=128, seed=9
+    _, fs, report_node = open_search(
+        page,
+        comfy_server,
+        aesthetic_model,
+        first_id=201,
+        nfe_budget=8 * 8,
+        steps=8,
+        size=128,
+        seed=9,
     )
-    load_graph(page, graph)
     root = panel(page, fs)
     prompt_id = queue_graph(page)
     page.wait_for_function(
@@ -445,13 +458,16 @@ def test_two_flow_search_nodes_have_their_own_panels(page, comfy_server, aesthet
 
 
 def test_stop_keeps_the_best_so_far(page, comfy_server, aesthetic_model):
-    page.goto(comfy_server.url)
-    wait_for_comfy_app(page)
-    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
-    graph, fs, report_node = search_graph(
-        comfy_server, verifier, first_id=501, nfe_budget=8 * 10, steps=10, size=128, seed=11
+    _, fs, report_node = open_search(
+        page,
+        comfy_server,
+        aesthetic_model,
+        first_id=501,
+        nfe_budget=8 * 10,
+        steps=10,
+        size=128,
+        seed=11,
     )
-    load_graph(page, graph)
     root = panel(page, fs)
     prompt_id = queue_graph(page)
     page.wait_for_function(
@@ -473,13 +489,17 @@ def test_stop_keeps_the_best_so_far(page, comfy_server, aesthetic_model):
 
 
 def test_a_latent_batch_gets_one_tab_per_item(page, comfy_server, aesthetic_model, artifacts_dir):
-    page.goto(comfy_server.url)
-    wait_for_comfy_app(page)
-    verifier = aesthetic_verifier(comfy_server, aesthetic_model)
-    graph, fs, report_node = search_graph(
-        comfy_server, verifier, first_id=601, nfe_budget=8 * 6, steps=6, size=96, seed=4, batch=2
+    _, fs, report_node = open_search(
+        page,
+        comfy_server,
+        aesthetic_model,
+        first_id=601,
+        nfe_budget=8 * 6,
+        steps=6,
+        size=96,
+        seed=4,
+        batch=2,
     )
-    load_graph(page, graph)
     show_node(page, fs)
     root = panel(page, fs)
     prompt_id = queue_graph(page)
